@@ -1,0 +1,75 @@
+/**
+ * weft: a networking toolkit on WHATWG streams, in the shape of Tokio's layers.
+ *
+ * This module is the runtime-neutral core. Sockets come from an adapter:
+ * `weft/node`, `weft/deno`, `weft/bun`, which all export the same functions.
+ *
+ * @example Two connected ends in memory
+ * ```ts
+ * import { memoryPipe } from "weft";
+ *
+ * const [a, b] = memoryPipe();
+ * const writer = a.writable.getWriter();
+ * await writer.write(new TextEncoder().encode("hi"));
+ * await writer.close();
+ * console.assert(await new Response(b.readable).text() === "hi");
+ * ```
+ *
+ * @module
+ */
+
+// ── For everyone ──────────────────────────────────────────────────────────
+export { NetError } from "./src/errors.ts";
+export type { NetErrorCode } from "./src/errors.ts";
+export type { Conn } from "./src/bytes/conn.ts";
+export type { Listener } from "./src/bytes/listener.ts";
+export type { Adapter } from "./src/bytes/adapter.ts";
+export type { NetAddr } from "./src/bytes/net_addr.ts";
+export { formatAddr } from "./src/bytes/net_addr.ts";
+export { memoryPipe, DEFAULT_PIPE_CAPACITY } from "./src/bytes/memory_pipe.ts";
+export type { MemoryPipeOptions } from "./src/bytes/memory_pipe.ts";
+export type {
+  ConnectOptions,
+  ConnOptions,
+  ListenOptions,
+  StartTlsCommon,
+  StartTlsOptions,
+  TlsClientOptions,
+  TlsConnectOptions,
+  TlsListenOptions,
+  TlsServerOptions,
+} from "./src/bytes/socket_options.ts";
+export {
+  DEFAULT_BACKLOG,
+  DEFAULT_CONNECT_HOSTNAME,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_LISTEN_HOSTNAME,
+  DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS,
+} from "./src/bytes/socket_options.ts";
+export type { TlsInfo } from "./src/bytes/raw_socket.ts";
+
+// ── For codec and adapter authors ─────────────────────────────────────────
+export { SocketConn, DEFAULT_READABLE_HIGH_WATER_MARK, DEFAULT_WRITABLE_HIGH_WATER_MARK } from "./src/bytes/socket_conn.ts";
+export type { ReleasedSocket, SocketConnOptions } from "./src/bytes/socket_conn.ts";
+export type { RawSocket, RawSocketEvents } from "./src/bytes/raw_socket.ts";
+export { ConnListener } from "./src/bytes/conn_listener.ts";
+export type { ConnListenerOptions } from "./src/bytes/conn_listener.ts";
+export { withDeadline } from "./src/bytes/deadline.ts";
+export type { DeadlineOptions } from "./src/bytes/deadline.ts";
+export { codeFromErrno } from "./src/bytes/errno.ts";
+export { parsePem } from "./src/bytes/pem.ts";
+export {
+  checkMs,
+  resolveConnectOptions,
+  resolveListenOptions,
+  resolveTlsClientOptions,
+  resolveTlsServerOptions,
+} from "./src/bytes/socket_options.ts";
+export type {
+  Endpoint,
+  ResolvedConnect,
+  ResolvedConnOptions,
+  ResolvedListen,
+  ResolvedTlsClient,
+  ResolvedTlsServer,
+} from "./src/bytes/socket_options.ts";

@@ -1,0 +1,72 @@
+/**
+ * Errors that weft raises for network and protocol conditions.
+ *
+ * Bad arguments are reported with the platform's `TypeError` and `RangeError`;
+ * everything that goes wrong on the wire is a {@link NetError} whose `code` a
+ * caller can branch on. Adapters keep the runtime's own error as `cause`.
+ *
+ * @module
+ */
+
+/**
+ * The conditions a {@link NetError} can report.
+ *
+ * | code | meaning |
+ * |---|---|
+ * | `connection-refused` | nothing listens at the address |
+ * | `connection-reset` | the peer reset the connection (RST) |
+ * | `connection-aborted` | the connection was aborted before it was accepted |
+ * | `broken-pipe` | a write after the peer stopped receiving |
+ * | `timed-out` | a connect or I/O deadline passed |
+ * | `host-unreachable`, `network-unreachable` | no route to the peer |
+ * | `address-in-use`, `address-unavailable` | the local address cannot be bound |
+ * | `not-found` | the host name does not resolve, or the Unix socket path does not exist |
+ * | `permission-denied` | the operating system refused the operation |
+ * | `tls-certificate` | the peer's certificate is not trusted for the name |
+ * | `tls-handshake` | the TLS handshake failed for another reason |
+ * | `closed` | an operation on a connection or listener that is already closed |
+ * | `unsupported` | this runtime cannot do what was asked (the message says what to use instead) |
+ * | `unknown` | anything else; `cause` has the runtime's error |
+ */
+export type NetErrorCode =
+  | "connection-refused"
+  | "connection-reset"
+  | "connection-aborted"
+  | "broken-pipe"
+  | "timed-out"
+  | "host-unreachable"
+  | "network-unreachable"
+  | "address-in-use"
+  | "address-unavailable"
+  | "not-found"
+  | "permission-denied"
+  | "tls-certificate"
+  | "tls-handshake"
+  | "closed"
+  | "unsupported"
+  | "unknown";
+
+/**
+ * A network or protocol condition, with a `code` to branch on and the
+ * runtime's original error as `cause`.
+ *
+ * @example Branch on the code
+ * ```ts
+ * import { NetError } from "weft";
+ *
+ * const err = new NetError("connection-refused", "Cannot connect to 127.0.0.1:1: connection refused");
+ * if (err instanceof NetError && err.code === "connection-refused") {
+ *   // try another address
+ * }
+ * ```
+ */
+export class NetError extends Error {
+  /** What went wrong, as a stable string. */
+  readonly code: NetErrorCode | (string & {});
+
+  constructor(code: NetErrorCode | (string & {}), message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "NetError";
+    this.code = code;
+  }
+}
