@@ -134,3 +134,28 @@ export function hasIpv6(): boolean {
     return false;
   }
 }
+
+/** The Node binary that runs peers written for Node (the orchestrator passes its own path). */
+export const nodeBin = process.env.WEFT_NODE ?? "node";
+
+/** Starts `tests/peers/<name>` under Node; resolves with the port it prints and a stop function. */
+export async function startPeer(name: string): Promise<{ port: number; stop(): void }> {
+  const { spawn } = await import("node:child_process");
+  const script = new URL(`./peers/${name}`, import.meta.url).pathname;
+  const child = spawn(nodeBin, [script], { stdio: ["pipe", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    child.stdout!.on("data", (d: Uint8Array) => {
+      out += new TextDecoder().decode(d);
+      if (out.includes("\n")) resolve(Number(out.trim()));
+    });
+    child.on("error", reject);
+    child.on("exit", (code: number) => reject(new Error(`peer ${name} exited with ${code}`)));
+  });
+  return {
+    port,
+    stop() {
+      child.stdin!.end();
+    },
+  };
+}

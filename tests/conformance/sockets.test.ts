@@ -8,7 +8,7 @@ import { rmSync } from "node:fs";
 import * as assert from "uvu/assert";
 import { suite } from "uvu";
 import { type Conn, type Listener, NetError, SocketConn } from "../../mod.ts";
-import { hasIpv6, readText, readUntil, settle, tlsFixtures, unixPath, until, writeText, echo } from "../_helpers.ts";
+import { echo, hasIpv6, readText, readUntil, settle, startPeer, tlsFixtures, unixPath, until, writeText } from "../_helpers.ts";
 import { loadAdapter } from "../_runtime.ts";
 import { connectPair, socketPairs, tcpPairs } from "./_pairs.ts";
 import { streamConformance } from "./streams.ts";
@@ -217,6 +217,15 @@ if (serverStartTls) {
     await serving;
   });
 }
+
+test("STARTTLS as a client against a stock node:tls server", async () => {
+  const peer = await startPeer("starttls_server.mjs");
+  try {
+    assert.is(await starttlsClient(peer.port), "over tls");
+  } finally {
+    peer.stop();
+  }
+});
 
 test("STARTTLS refuses a conn whose reader is still held", async () => {
   await using listener = await net.listen({ hostname: LOCAL, port: 0 });
