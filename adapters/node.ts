@@ -70,9 +70,8 @@ class NodeSocket implements RawSocket {
   readonly remoteAddr: NetAddr;
   readonly tls: TlsInfo | undefined;
   readonly socket: net.Socket;
-  // One slot per socket.write() not yet called back, in order; null where the
-  // write completed at once and nobody waits for it.
-  #writes: (Pending | null)[] = [];
+  // Writes waiting for 'drain' (at most one: SocketConn sends one at a time).
+  #drainWaiters: Pending[] = [];
   #events: RawSocketEvents | undefined;
   #detached = false;
 
@@ -93,6 +92,7 @@ class NodeSocket implements RawSocket {
     s.on("end", this.#onEnd);
     s.on("error", this.#onError);
     s.on("close", this.#onClose);
+    s.on("drain", this.#onDrain);
     // A socket that broke before it was wrapped reports it now.
     if (s.destroyed) queueMicrotask(this.#onClose);
   }
@@ -108,13 +108,12 @@ class NodeSocket implements RawSocket {
   write(chunk: Uint8Array): void | Promise<void> {
     const s = this.socket;
     if (s.destroyed || s.writableEnded) throw new NetError("closed", "Cannot write: the connection is closed");
-    s.write(chunk, this.#onWritten);
-    // Fast path: Node wrote the bytes to the kernel synchronously.
-    if (s.writableLength === 0) {
-      this.#writes.push(null);
-      return;
-    }
-    return new Promise<void>((resolve, reject) => this.#writes.push({ resolve, reject }));
+    // Taken when Node's buffer is under its high-water mark (most often the
+    // kernel took the bytes at once); otherwise wait for 'drain'. Node sends
+    // what it buffered before any FIN, so a resolved write is never lost to
+    // a graceful close.
+    if (s.write(chunk)) return;
+    return new Promise<void>((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
   }
 
   shutdown(): Promise<void> {
@@ -155,6 +154,7 @@ class NodeSocket implements RawSocket {
     s.off("end", this.#onEnd);
     s.off("error", this.#onError);
     s.off("close", this.#onClose);
+    s.off("drain", this.#onDrain);
     s.pause();
     const buffered: Uint8Array[] = [];
     for (let b: Buffer | null; (b = s.read() as Buffer | null) !== null; ) buffered.push(b);
@@ -179,18 +179,17 @@ class NodeSocket implements RawSocket {
     this.#events!.close();
   };
 
-  #onWritten = (error?: Error | null): void => {
-    const pending = this.#writes.shift();
-    if (!pending) return;
-    if (error) pending.reject(toNetError(error, "Cannot write"));
-    else pending.resolve();
+  #onDrain = (): void => {
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
+    for (const w of waiters) w.resolve();
   };
 
   #failWrites(error: Error): void {
-    const writes = this.#writes;
-    this.#writes = [];
+    const waiters = this.#drainWaiters;
+    this.#drainWaiters = [];
     const netError = toNetError(error, "Cannot write");
-    for (const w of writes) w?.reject(netError);
+    for (const w of waiters) w.reject(netError);
   }
 }
 

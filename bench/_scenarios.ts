@@ -1,0 +1,72 @@
+/**
+ * The TCP benchmark scenarios, written once against a minimal socket shape so
+ * that weft's Conn and each runtime's native API run the very same workload.
+ *
+ * - discard: one connection, `totalBytes` in 64 KiB chunks, the server reads and drops;
+ * - echo: the same, the server writes everything back, the client reads it all;
+ * - pingpong: `conns` connections, one `messageBytes` message in flight each,
+ *   the server answers each with the same bytes; `roundTrips` in all.
+ *
+ * Each scenario returns a figure where higher is better (MB/s or round trips/s).
+ */
+
+/** One side of a benchmark connection, as each variant implements it. */
+export interface BenchServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * What a variant provides. Completion is counted in bytes, never signalled by a
+ * half-close, so that every variant (Duplex.toWeb included, whose readable
+ * does not end on a half-close) runs the same workload.
+ */
+export interface Variant {
+  /** A server that reads and drops bytes; `onDone` fires once a connection has read `total`. */
+  discardServer(total: number, onDone: () => void): Promise<BenchServer>;
+  /** A server that writes back everything it reads, until the client goes away. */
+  echoServer(): Promise<BenchServer>;
+  /** Writes `total` bytes from `chunk` (reused); resolves when the last write was taken, then closes. */
+  send(port: number, chunk: Uint8Array, total: number): Promise<() => Promise<void>>;
+  /** Writes `total` bytes and reads `total` back concurrently; resolves when all came back. */
+  sendAndReceive(port: number, chunk: Uint8Array, total: number): Promise<void>;
+  /** Opens `conns` connections; each does `perConn` round trips of `message`. */
+  pingpong(port: number, conns: number, perConn: number, message: Uint8Array): Promise<void>;
+}
+
+const MB = 1e6;
+
+export async function discard(v: Variant, totalBytes: number): Promise<number> {
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const server = await v.discardServer(totalBytes, () => done());
+  const chunk = new Uint8Array(64 * 1024).fill(7);
+  const started = performance.now();
+  const close = await v.send(server.port, chunk, totalBytes);
+  await finished;
+  const seconds = (performance.now() - started) / 1000;
+  await close();
+  await server.close();
+  return totalBytes / MB / seconds;
+}
+
+export async function echo(v: Variant, totalBytes: number): Promise<number> {
+  const server = await v.echoServer();
+  const chunk = new Uint8Array(64 * 1024).fill(9);
+  const started = performance.now();
+  await v.sendAndReceive(server.port, chunk, totalBytes);
+  const seconds = (performance.now() - started) / 1000;
+  await server.close();
+  return totalBytes / MB / seconds;
+}
+
+export async function pingpong(v: Variant, conns: number, roundTrips: number, messageBytes: number): Promise<number> {
+  const server = await v.echoServer();
+  const message = new Uint8Array(messageBytes).fill(42);
+  const perConn = Math.ceil(roundTrips / conns);
+  const started = performance.now();
+  await v.pingpong(server.port, conns, perConn, message);
+  const seconds = (performance.now() - started) / 1000;
+  await server.close();
+  return (perConn * conns) / seconds;
+}

@@ -1,0 +1,88 @@
+/** The benchmark variant on weft's Conn: readers and writers, as a user would write them. */
+import type { Adapter, Conn } from "../mod.ts";
+import type { BenchServer, Variant } from "./_scenarios.ts";
+
+const HOST = "127.0.0.1";
+
+async function serve(net: Adapter, handle: (conn: Conn) => Promise<void>): Promise<BenchServer> {
+  const listener = await net.listen({ hostname: HOST, port: 0 });
+  (async () => {
+    for await (const conn of listener) handle(conn).catch(() => conn.close());
+  })();
+  return { port: listener.addr.port!, close: () => listener.close() };
+}
+
+async function echoConn(conn: Conn): Promise<void> {
+  const reader = conn.readable.getReader();
+  const writer = conn.writable.getWriter();
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      await writer.write(value);
+    }
+  } finally {
+    await conn.close();
+  }
+}
+
+async function writeAll(conn: Conn, chunk: Uint8Array, total: number): Promise<void> {
+  const writer = conn.writable.getWriter();
+  for (let sent = 0; sent < total; sent += chunk.byteLength) await writer.write(chunk);
+  writer.releaseLock();
+}
+
+/** Reads until `total` bytes came (or the end); returns the count. */
+async function readCount(conn: Conn, total: number): Promise<number> {
+  const reader = conn.readable.getReader();
+  let bytes = 0;
+  while (bytes < total) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    bytes += value.byteLength;
+  }
+  reader.releaseLock();
+  return bytes;
+}
+
+/** weft over the given adapter. */
+export function weftVariant(net: Adapter): Variant {
+  return {
+    discardServer: (total, onDone) =>
+      serve(net, async (conn) => {
+        await readCount(conn, total);
+        onDone();
+        await conn.close();
+      }),
+    echoServer: () => serve(net, echoConn),
+    async send(port, chunk, total) {
+      const conn = await net.connect({ hostname: HOST, port });
+      await writeAll(conn, chunk, total);
+      return () => conn.close();
+    },
+    async sendAndReceive(port, chunk, total) {
+      const conn = await net.connect({ hostname: HOST, port });
+      const [, got] = await Promise.all([writeAll(conn, chunk, total), readCount(conn, total)]);
+      if (got !== total) throw new Error(`echo: got ${got} of ${total} bytes back`);
+      await conn.close();
+    },
+    async pingpong(port, conns, perConn, message) {
+      await Promise.all(
+        Array.from({ length: conns }, async () => {
+          const conn = await net.connect({ hostname: HOST, port });
+          const reader = conn.readable.getReader();
+          const writer = conn.writable.getWriter();
+          for (let i = 0; i < perConn; i++) {
+            await writer.write(message);
+            for (let got = 0; got < message.byteLength;) {
+              const { value, done } = await reader.read();
+              if (done) throw new Error("pingpong: connection ended early");
+              got += value.byteLength;
+            }
+          }
+          await conn.close();
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * Runs the TCP scenarios on the runtime it is started with, alternating weft
+ * and the runtime's native API (and, on Node, Duplex.toWeb), and prints one
+ * JSON line per scenario: {"runtime","scenario","unit","results":{variant:[...]}}.
+ *
+ *   <runtime> bench/tcp_worker.ts [--rounds=5] [--gib=1] [--scenarios=discard,echo,pingpong]
+ */
+import type { Adapter } from "../mod.ts";
+import { alternate } from "./_stats.ts";
+import { discard, echo, pingpong, type Variant } from "./_scenarios.ts";
+import { weftVariant } from "./_weft.ts";
+
+const g = globalThis as { Deno?: { version: { deno: string } }; Bun?: { version: string } };
+const runtime = g.Deno ? "deno" : g.Bun ? "bun" : "node";
+const version = g.Deno ? g.Deno.version.deno : g.Bun ? g.Bun.version : process.versions.node;
+
+const arg = (name: string, fallback: string) =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+const rounds = Number(arg("rounds", "5"));
+const totalBytes = Math.round(Number(arg("gib", "1")) * 1024 ** 3);
+const scenarios = arg("scenarios", "discard,echo,pingpong").split(",");
+const conns = Number(arg("conns", "50"));
+const roundTrips = Number(arg("trips", "100000"));
+
+const adapter = (await import(`../adapters/${runtime}.ts`)) as Adapter;
+const variants: Record<string, Variant> = { weft: weftVariant(adapter) };
+if (runtime === "node") {
+  const { nodeNative, toWebAdapter } = await import("./node_native.ts");
+  variants.native = nodeNative;
+  variants["Duplex.toWeb"] = weftVariant(toWebAdapter as Adapter);
+} else {
+  variants.native = (await import(`./${runtime}_native.ts`)).native as Variant;
+}
+
+const runs: Record<string, (v: Variant) => Promise<number>> = {
+  discard: (v) => discard(v, totalBytes),
+  echo: (v) => echo(v, totalBytes),
+  pingpong: (v) => pingpong(v, conns, roundTrips, 32),
+};
+
+for (const scenario of scenarios) {
+  const run = runs[scenario];
+  if (!run) throw new Error(`unknown scenario ${scenario}`);
+  // One untimed warm-up per variant, so that the JIT has seen the code.
+  for (const v of Object.values(variants)) await (scenario === "pingpong" ? pingpong(v, conns, 5000, 32) : scenario === "echo" ? echo(v, 64 << 20) : discard(v, 64 << 20));
+  const results = await alternate(
+    rounds,
+    Object.fromEntries(Object.entries(variants).map(([name, v]) => [name, () => run(v)])),
+    (name, round, value) => process.stderr.write(`  ${runtime} ${scenario} ${name} #${round + 1}: ${value.toFixed(0)}\n`),
+  );
+  const unit = scenario === "pingpong" ? "round trips/s" : "MB/s";
+  console.log(JSON.stringify({ runtime: `${runtime} ${version}`, scenario, unit, results }));
+}
+process.exit(0);

@@ -1,0 +1,360 @@
+/**
+ * The reading half of a SocketConn: the bytes a socket delivers, queued up to
+ * a high-water mark, and handed to whichever reader asks.
+ *
+ * Two ways in, one queue. The `readable` is a real `ReadableStream`, so
+ * `pipeTo`, `pipeThrough`, `tee` and `new Response()` work through the
+ * platform's machinery (its `pull` takes from the queue; the stream's own queue
+ * stays empty, high-water mark 0). Its default reader, though, is a
+ * {@link ConnReader}: a genuine `ReadableStreamDefaultReader` subclass whose
+ * `read()` takes a chunk straight from the queue, or waits for the socket's next
+ * one, with one promise per read and no generic stream algorithms in between.
+ * That is what keeps a read per message near the cost of the runtime's own
+ * socket API (the generic path costs three times as much on Node and Deno).
+ */
+
+/** What the read side asks of its owner. */
+export interface ReadHooks {
+  /** Stop reading from the socket. */
+  pause(): void;
+  /** Read from the socket again. */
+  resume(): void;
+  /** The reader cancelled the readable. */
+  cancelled(): void;
+  /** The readable ended (FIN taken, or the error reported). */
+  ended(): void;
+}
+
+/** A read's result, in the shape every runtime's stream typings accept. */
+type ReadResult = { done: false; value: Uint8Array } | { done: true; value: undefined };
+
+interface Waiter {
+  resolve(result: ReadResult): void;
+  reject(error: unknown): void;
+}
+
+const DONE: ReadResult = Object.freeze({ done: true, value: undefined });
+
+/** The queue and state of a socket's incoming bytes. For SocketConn. */
+export class ReadSide {
+  readonly readable: ReadableStream<Uint8Array>;
+  readAhead: boolean;
+  #hooks: ReadHooks;
+  #highWaterMark: number;
+  #rc!: ReadableStreamDefaultController<Uint8Array>;
+  // Bytes read and not yet taken; #head is the first live index, so taking a
+  // chunk is O(1) without Array#shift.
+  #queue: (Uint8Array | undefined)[] = [];
+  #head = 0;
+  #bytes = 0;
+  #paused = true;
+  #pullWaits = false; // the stream's pull() waits for a chunk
+  #waiter: Waiter | undefined; // a ConnReader's read() waits for a chunk
+  #eof = false;
+  #error: unknown = undefined; // reported once the queued bytes are taken
+  #hasError = false;
+  #done = false; // ended, cancelled or failed: nothing more is delivered
+  #storedError: unknown = undefined;
+  #failed = false;
+
+  constructor(hooks: ReadHooks, readAhead: boolean, highWaterMark: number) {
+    this.#hooks = hooks;
+    this.readAhead = readAhead;
+    this.#highWaterMark = highWaterMark;
+    this.readable = new ConnReadable(
+      {
+        start: (c) => {
+          this.#rc = c;
+        },
+        pull: () => this.#pull(),
+        cancel: () => this.#cancel(),
+      },
+      this,
+    );
+  }
+
+  /** Bytes read from the socket and not taken yet. */
+  get bufferedBytes(): number {
+    return this.#bytes;
+  }
+
+  /** Whether the peer's FIN arrived. */
+  get eof(): boolean {
+    return this.#eof;
+  }
+
+  /** Whether the readable is over (ended, cancelled or failed). */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /** Starts reading ahead if the mode allows. */
+  start(): void {
+    if (this.readAhead) this.#resume();
+  }
+
+  /** Switches read-ahead on (Deno, once the socket can no longer be upgraded). */
+  enableReadAhead(): void {
+    if (this.readAhead) return;
+    this.readAhead = true;
+    if (!this.#eof && this.#bytes < this.#highWaterMark) this.#resume();
+  }
+
+  /** A chunk from the socket; the read side owns it from now on. */
+  data(chunk: Uint8Array): void {
+    if (this.#done || chunk.byteLength === 0) return; // cancelled: read and discard
+    const waiter = this.#waiter;
+    if (waiter !== undefined) {
+      // Fast path: a ConnReader waits, so the chunk goes straight to it.
+      this.#waiter = undefined;
+      waiter.resolve({ done: false, value: chunk });
+      if (!this.readAhead) this.#pause();
+      return;
+    }
+    if (this.#pullWaits) {
+      this.#pullWaits = false;
+      this.#rc.enqueue(chunk);
+      if (!this.readAhead) this.#pause();
+      return;
+    }
+    this.#queue.push(chunk);
+    this.#bytes += chunk.byteLength;
+    if (!this.readAhead || this.#bytes >= this.#highWaterMark) this.#pause();
+  }
+
+  /** The peer's FIN. */
+  end(): void {
+    if (this.#eof) return;
+    this.#eof = true;
+    if (!this.#done && this.#head === this.#queue.length) this.#finish();
+  }
+
+  /** The connection broke: the reader gets the queued bytes, then `error` (unless the FIN came first). */
+  fail(error: unknown): void {
+    if (this.#done || this.#eof || this.#hasError) return;
+    this.#error = error;
+    this.#hasError = true;
+    if (this.#head === this.#queue.length) this.#finish();
+  }
+
+  /** Ends the readable now: with `reason` as its error, or done. Queued bytes are dropped. */
+  stop(reason?: unknown): void {
+    this.#drop();
+    if (this.#done) return;
+    this.#done = true;
+    if (reason === undefined) this.#close();
+    else this.#errorWith(reason);
+  }
+
+  /** Takes every queued byte (for a protocol switch) and ends the readable with `reason`. */
+  take(reason: unknown): Uint8Array {
+    const out = concat(this.#queue, this.#head, this.#bytes);
+    this.stop(reason);
+    return out;
+  }
+
+  /** Keeps reading (and discarding) until the peer's FIN, whatever the reader does. */
+  discardToEnd(): void {
+    this.#drop();
+    this.#resume();
+  }
+
+  // ── the reader's side ───────────────────────────────────────────────────
+
+  /** ConnReader.read(): a chunk, the end, or the stored error. */
+  read(): Promise<ReadResult> {
+    if (this.#done) return this.#failed ? Promise.reject(this.#storedError) : Promise.resolve(DONE);
+    const chunk = this.#shift();
+    if (chunk !== undefined) {
+      const result = Promise.resolve({ done: false as const, value: chunk });
+      // The last chunk before the FIN: the stream closes now, as a platform stream would.
+      if (this.#eof && this.#head === this.#queue.length) this.#finish();
+      return result;
+    }
+    if (this.#eof || this.#hasError) {
+      this.#finish();
+      return this.#failed ? Promise.reject(this.#storedError) : Promise.resolve(DONE);
+    }
+    return new Promise((resolve, reject) => {
+      this.#waiter = { resolve, reject };
+      this.#resume();
+    });
+  }
+
+  /** ConnReader.releaseLock(): a pending read fails as the spec says. */
+  release(): void {
+    const waiter = this.#waiter;
+    if (waiter === undefined) return;
+    this.#waiter = undefined;
+    waiter.reject(new TypeError("Cannot read: the reader was released"));
+    if (!this.readAhead) this.#pause();
+  }
+
+  #pull(): void {
+    const chunk = this.#shift();
+    if (chunk !== undefined) {
+      this.#rc.enqueue(chunk);
+      if (this.#eof && this.#head === this.#queue.length) this.#finish();
+      return;
+    }
+    if (this.#eof || this.#hasError) return this.#finish();
+    this.#pullWaits = true;
+    this.#resume();
+  }
+
+  /** Takes the next queued chunk, if any. */
+  #shift(): Uint8Array | undefined {
+    if (this.#head === this.#queue.length) return undefined;
+    const chunk = this.#queue[this.#head]!;
+    this.#queue[this.#head++] = undefined;
+    this.#bytes -= chunk.byteLength;
+    if (this.#head === this.#queue.length) {
+      this.#queue.length = 0;
+      this.#head = 0;
+    }
+    if (this.readAhead && this.#bytes < this.#highWaterMark && !this.#eof) this.#resume();
+    return chunk;
+  }
+
+  #finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (this.#eof || !this.#hasError) this.#close();
+    else this.#errorWith(this.#error);
+    this.#hooks.ended();
+  }
+
+  #close(): void {
+    this.#pullWaits = false;
+    this.#rc.close();
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.resolve(DONE);
+  }
+
+  #errorWith(reason: unknown): void {
+    this.#pullWaits = false;
+    this.#failed = true;
+    this.#storedError = reason;
+    this.#rc.error(reason);
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.reject(reason);
+  }
+
+  #cancel(): void {
+    const wasDone = this.#done;
+    this.#done = true;
+    this.#drop();
+    const waiter = this.#waiter;
+    this.#waiter = undefined;
+    waiter?.resolve(DONE);
+    if (!wasDone) this.#hooks.cancelled();
+  }
+
+  #drop(): void {
+    this.#queue.length = 0;
+    this.#head = 0;
+    this.#bytes = 0;
+  }
+
+  #pause(): void {
+    if (!this.#paused) {
+      this.#paused = true;
+      this.#hooks.pause();
+    }
+  }
+
+  #resume(): void {
+    if (this.#paused) {
+      this.#paused = false;
+      this.#hooks.resume();
+    }
+  }
+}
+
+/** A ReadableStream whose default reader is a {@link ConnReader}. */
+class ConnReadable extends ReadableStream<Uint8Array> {
+  #side: ReadSide;
+
+  constructor(source: UnderlyingDefaultSource<Uint8Array>, side: ReadSide) {
+    super(source, { highWaterMark: 0 });
+    this.#side = side;
+  }
+
+  override getReader(options: { mode: "byob" }): ReadableStreamBYOBReader;
+  override getReader(options?: ReadableStreamGetReaderOptions): ReadableStreamDefaultReader<Uint8Array>;
+  override getReader(options?: ReadableStreamGetReaderOptions): ReadableStreamReader<Uint8Array> {
+    if (options?.mode !== undefined) return super.getReader(options as { mode: "byob" });
+    return new ConnReader(this, this.#side);
+  }
+
+  override values(options?: { preventCancel?: boolean }): ReadableStreamAsyncIterator<Uint8Array> {
+    return iterate(this.getReader(), options?.preventCancel ?? false) as unknown as ReadableStreamAsyncIterator<Uint8Array>;
+  }
+
+  override [Symbol.asyncIterator](options?: { preventCancel?: boolean }): ReadableStreamAsyncIterator<Uint8Array> {
+    return this.values(options);
+  }
+}
+
+/** Async iteration over a reader, with the spec's cancel-on-break and release-on-end. */
+async function* iterate(reader: ReadableStreamDefaultReader<Uint8Array>, preventCancel: boolean): AsyncGenerator<Uint8Array, undefined> {
+  let finished = false;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) {
+        finished = true;
+        return undefined;
+      }
+      yield value;
+    }
+  } catch (error) {
+    finished = true;
+    throw error;
+  } finally {
+    if (!finished && !preventCancel) await reader.cancel();
+    reader.releaseLock();
+  }
+}
+
+/**
+ * The default reader of a connection's readable: a real
+ * `ReadableStreamDefaultReader` (it locks the stream, and `closed` and
+ * `cancel()` are the platform's), whose `read()` takes from the socket's queue
+ * directly.
+ */
+class ConnReader extends ReadableStreamDefaultReader<Uint8Array> {
+  #side: ReadSide;
+  #released = false;
+
+  constructor(stream: ReadableStream<Uint8Array>, side: ReadSide) {
+    super(stream);
+    this.#side = side;
+  }
+
+  override read(): Promise<ReadResult> {
+    if (this.#released) return Promise.reject(new TypeError("Cannot read: the reader was released"));
+    return this.#side.read();
+  }
+
+  override releaseLock(): void {
+    if (!this.#released) {
+      this.#released = true;
+      this.#side.release();
+    }
+    super.releaseLock();
+  }
+}
+
+function concat(chunks: (Uint8Array | undefined)[], from: number, total: number): Uint8Array {
+  if (chunks.length - from === 1) return chunks[from]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (let i = from; i < chunks.length; i++) {
+    out.set(chunks[i]!, at);
+    at += chunks[i]!.byteLength;
+  }
+  return out;
+}
