@@ -70,8 +70,12 @@ class NodeSocket implements RawSocket {
   readonly remoteAddr: NetAddr;
   readonly tls: TlsInfo | undefined;
   readonly socket: net.Socket;
-  // Writes waiting for 'drain' (at most one: SocketConn sends one at a time).
-  #drainWaiters: Pending[] = [];
+  // Writes are counted as they are issued and as Node calls them back; a write
+  // Node could not finish at once waits for its callback (SocketConn sends one
+  // such write at a time), so no callback closure or queue entry per write.
+  #issued = 0;
+  #done = 0;
+  #waiting: (Pending & { upTo: number }) | undefined;
   #events: RawSocketEvents | undefined;
   #detached = false;
 
@@ -92,7 +96,6 @@ class NodeSocket implements RawSocket {
     s.on("end", this.#onEnd);
     s.on("error", this.#onError);
     s.on("close", this.#onClose);
-    s.on("drain", this.#onDrain);
     // A socket that broke before it was wrapped reports it now.
     if (s.destroyed) queueMicrotask(this.#onClose);
   }
@@ -108,12 +111,13 @@ class NodeSocket implements RawSocket {
   write(chunk: Uint8Array): void | Promise<void> {
     const s = this.socket;
     if (s.destroyed || s.writableEnded) throw new NetError("closed", "Cannot write: the connection is closed");
-    // Taken when Node's buffer is under its high-water mark (most often the
-    // kernel took the bytes at once); otherwise wait for 'drain'. Node sends
-    // what it buffered before any FIN, so a resolved write is never lost to
-    // a graceful close.
-    if (s.write(chunk)) return;
-    return new Promise<void>((resolve, reject) => this.#drainWaiters.push({ resolve, reject }));
+    s.write(chunk, this.#onWritten);
+    const upTo = ++this.#issued;
+    // Fast path: Node handed every byte to the kernel synchronously, so the
+    // caller may reuse `chunk` now. Otherwise Node still holds a reference to
+    // it until the write's callback.
+    if (s.writableLength === 0) return;
+    return new Promise<void>((resolve, reject) => (this.#waiting = { resolve, reject, upTo }));
   }
 
   shutdown(): Promise<void> {
@@ -154,7 +158,6 @@ class NodeSocket implements RawSocket {
     s.off("end", this.#onEnd);
     s.off("error", this.#onError);
     s.off("close", this.#onClose);
-    s.off("drain", this.#onDrain);
     s.pause();
     const buffered: Uint8Array[] = [];
     for (let b: Buffer | null; (b = s.read() as Buffer | null) !== null; ) buffered.push(b);
@@ -179,17 +182,23 @@ class NodeSocket implements RawSocket {
     this.#events!.close();
   };
 
-  #onDrain = (): void => {
-    const waiters = this.#drainWaiters;
-    this.#drainWaiters = [];
-    for (const w of waiters) w.resolve();
+  #onWritten = (error?: Error | null): void => {
+    this.#done++;
+    const w = this.#waiting;
+    if (w === undefined) return;
+    if (error) {
+      this.#waiting = undefined;
+      w.reject(toNetError(error, "Cannot write"));
+    } else if (this.#done >= w.upTo) {
+      this.#waiting = undefined;
+      w.resolve();
+    }
   };
 
   #failWrites(error: Error): void {
-    const waiters = this.#drainWaiters;
-    this.#drainWaiters = [];
-    const netError = toNetError(error, "Cannot write");
-    for (const w of waiters) w.reject(netError);
+    const w = this.#waiting;
+    this.#waiting = undefined;
+    w?.reject(toNetError(error, "Cannot write"));
   }
 }
 

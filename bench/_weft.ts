@@ -12,6 +12,38 @@ async function serve(net: Adapter, handle: (conn: Conn) => Promise<void>): Promi
   return { port: listener.addr.port!, close: () => listener.close() };
 }
 
+/** Echo with a BYOB reader: one reused buffer, read into and written from. */
+async function echoByob(conn: Conn): Promise<void> {
+  const reader = conn.readable.getReader({ mode: "byob" });
+  const writer = conn.writable.getWriter();
+  let buffer = new Uint8Array(64 * 1024);
+  try {
+    for (;;) {
+      const { value, done } = await reader.read(buffer);
+      if (done || !value) break;
+      await writer.write(value); // resolved: the runtime has the bytes, the buffer is ours again
+      buffer = new Uint8Array(value.buffer);
+    }
+  } finally {
+    await conn.close();
+  }
+}
+
+/** Reads until `total` bytes came, with a BYOB reader and one reused buffer. */
+async function readCountByob(conn: Conn, total: number): Promise<number> {
+  const reader = conn.readable.getReader({ mode: "byob" });
+  let buffer = new Uint8Array(64 * 1024);
+  let bytes = 0;
+  while (bytes < total) {
+    const { value, done } = await reader.read(buffer);
+    if (done || !value) break;
+    bytes += value.byteLength;
+    buffer = new Uint8Array(value.buffer);
+  }
+  reader.releaseLock();
+  return bytes;
+}
+
 async function echoConn(conn: Conn): Promise<void> {
   const reader = conn.readable.getReader();
   const writer = conn.writable.getWriter();
@@ -45,16 +77,21 @@ async function readCount(conn: Conn, total: number): Promise<number> {
   return bytes;
 }
 
-/** weft over the given adapter. */
-export function weftVariant(net: Adapter): Variant {
+/**
+ * weft over the given adapter: the default reader (each chunk a fresh buffer
+ * the reader owns), or with `byob` a BYOB reader reading into one reused
+ * buffer, as bulk-transfer code would.
+ */
+export function weftVariant(net: Adapter, byob = false): Variant {
+  const count = byob ? readCountByob : readCount;
   return {
     discardServer: (total, onDone) =>
       serve(net, async (conn) => {
-        await readCount(conn, total);
+        await count(conn, total);
         onDone();
         await conn.close();
       }),
-    echoServer: () => serve(net, echoConn),
+    echoServer: () => serve(net, byob ? echoByob : echoConn),
     async send(port, chunk, total) {
       const conn = await net.connect({ hostname: HOST, port });
       await writeAll(conn, chunk, total);
@@ -62,7 +99,7 @@ export function weftVariant(net: Adapter): Variant {
     },
     async sendAndReceive(port, chunk, total) {
       const conn = await net.connect({ hostname: HOST, port });
-      const [, got] = await Promise.all([writeAll(conn, chunk, total), readCount(conn, total)]);
+      const [, got] = await Promise.all([writeAll(conn, chunk, total), count(conn, total)]);
       if (got !== total) throw new Error(`echo: got ${got} of ${total} bytes back`);
       await conn.close();
     },

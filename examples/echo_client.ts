@@ -25,7 +25,7 @@ export async function askEcho(adapter: Adapter, port: number, lines: string[], l
   return reply;
 }
 
-if (import.meta.main ?? process.argv[1]?.endsWith("echo_client.ts")) {
+if ((import.meta as { main?: boolean }).main ?? process.argv[1]?.endsWith("echo_client.ts")) {
   const [port = "7007", ...words] = process.argv.slice(2);
   await askEcho(net, Number(port), words.length ? words : ["hello", "weft"], console.log);
 }

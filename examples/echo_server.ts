@@ -42,7 +42,7 @@ export async function serveEcho(listener: Listener, log: (line: string) => void)
   await Promise.all(open);
 }
 
-if (import.meta.main ?? process.argv[1]?.endsWith("echo_server.ts")) {
+if ((import.meta as { main?: boolean }).main ?? process.argv[1]?.endsWith("echo_server.ts")) {
   const port = Number(process.argv[2] ?? process.env.PORT ?? 7007);
   const listener = await net.listen({ hostname: "127.0.0.1", port });
   console.log(`echo server (${runtime}) on ${formatAddr(listener.addr)}; try: echo hi | nc -N 127.0.0.1 ${port}`);

@@ -2,15 +2,21 @@
  * The reading half of a SocketConn: the bytes a socket delivers, queued up to
  * a high-water mark, and handed to whichever reader asks.
  *
- * Two ways in, one queue. The `readable` is a real `ReadableStream`, so
- * `pipeTo`, `pipeThrough`, `tee` and `new Response()` work through the
- * platform's machinery (its `pull` takes from the queue; the stream's own queue
- * stays empty, high-water mark 0). Its default reader, though, is a
- * {@link ConnReader}: a genuine `ReadableStreamDefaultReader` subclass whose
- * `read()` takes a chunk straight from the queue, or waits for the socket's next
- * one, with one promise per read and no generic stream algorithms in between.
- * That is what keeps a read per message near the cost of the runtime's own
- * socket API (the generic path costs three times as much on Node and Deno).
+ * Three ways in, one queue. The `readable` is a real byte `ReadableStream`, so
+ * `pipeTo`, `pipeThrough`, `tee`, `new Response()` and BYOB readers work
+ * through the platform's machinery (its `pull` takes from the queue, or fills
+ * a BYOB reader's buffer; the stream's own queue stays empty, high-water mark
+ * 0). Its default reader, though, is a {@link ConnReader}: a genuine
+ * `ReadableStreamDefaultReader` subclass whose `read()` takes a chunk straight
+ * from the queue, or waits for the socket's next one, with one promise per
+ * read and no generic stream algorithms in between. That is what keeps a read
+ * per message near the cost of the runtime's own socket API (the generic path
+ * costs three times as much on Node and Deno).
+ *
+ * An adapter whose runtime reads into one reused buffer (Deno) delivers
+ * *borrowed* chunks, valid only during the call: they are copied only where
+ * they are kept, and a waiting BYOB read gets the bytes copied straight into
+ * its own buffer, so bulk transfers need no allocation per read.
  */
 
 /** What the read side asks of its owner. */
@@ -41,7 +47,7 @@ export class ReadSide {
   readAhead: boolean;
   #hooks: ReadHooks;
   #highWaterMark: number;
-  #rc!: ReadableStreamDefaultController<Uint8Array>;
+  #rc!: ReadableByteStreamController;
   // Bytes read and not yet taken; #head is the first live index, so taking a
   // chunk is O(1) without Array#shift.
   #queue: (Uint8Array | undefined)[] = [];
@@ -63,7 +69,8 @@ export class ReadSide {
     this.#highWaterMark = highWaterMark;
     this.readable = new ConnReadable(
       {
-        start: (c) => {
+        type: "bytes",
+        start: (c: ReadableByteStreamController) => {
           this.#rc = c;
         },
         pull: () => this.#pull(),
@@ -100,24 +107,63 @@ export class ReadSide {
     if (!this.#eof && this.#bytes < this.#highWaterMark) this.#resume();
   }
 
-  /** A chunk from the socket; the read side owns it from now on. */
-  data(chunk: Uint8Array): void {
+  /**
+   * A chunk from the socket. The read side owns it from now on, unless it is
+   * `borrowed`: then it is valid only during this call, and whatever is kept
+   * of it is copied.
+   */
+  data(chunk: Uint8Array, borrowed = false): void {
     if (this.#done || chunk.byteLength === 0) return; // cancelled: read and discard
     const waiter = this.#waiter;
     if (waiter !== undefined) {
       // Fast path: a ConnReader waits, so the chunk goes straight to it.
       this.#waiter = undefined;
-      waiter.resolve({ done: false, value: chunk });
+      waiter.resolve({ done: false, value: borrowed ? chunk.slice() : chunk });
       if (!this.readAhead) this.#pause();
       return;
     }
     if (this.#pullWaits) {
       this.#pullWaits = false;
-      this.#rc.enqueue(chunk);
+      const request = this.#rc.byobRequest;
+      if (request) {
+        // A BYOB read waits: copy into its buffer; keep what does not fit.
+        const view = request.view as Uint8Array;
+        const n = Math.min(view.byteLength, chunk.byteLength);
+        view.set(n === chunk.byteLength ? chunk : chunk.subarray(0, n));
+        if (n < chunk.byteLength) this.#keep(chunk.subarray(n), true);
+        request.respond(n);
+      } else {
+        this.#rc.enqueue(transferable(chunk, borrowed));
+      }
       if (!this.readAhead) this.#pause();
       return;
     }
-    this.#queue.push(chunk);
+    this.#keep(chunk, borrowed);
+  }
+
+  /** A waiting BYOB reader's buffer, for a read to fill directly; see {@link RawSocketEvents.target}. */
+  target(): Uint8Array | undefined {
+    if (!this.#pullWaits || this.#done) return undefined;
+    return (this.#rc.byobRequest?.view as Uint8Array | undefined) ?? undefined;
+  }
+
+  /** A read filled `n` bytes of a buffer {@link target} gave. */
+  filled(target: Uint8Array, n: number): void {
+    if (this.#done || n === 0) return;
+    const request = this.#pullWaits ? this.#rc.byobRequest : null;
+    if (request !== null && request.view!.buffer === target.buffer && request.view!.byteOffset === target.byteOffset) {
+      // Zero-copy path: the read went straight into the reader's buffer.
+      this.#pullWaits = false;
+      request.respond(n);
+      if (!this.readAhead) this.#pause();
+      return;
+    }
+    // The BYOB read went away meanwhile: the bytes are delivered as usual.
+    this.data(target.subarray(0, n), true);
+  }
+
+  #keep(chunk: Uint8Array, borrowed: boolean): void {
+    this.#queue.push(borrowed ? chunk.slice() : chunk);
     this.#bytes += chunk.byteLength;
     if (!this.readAhead || this.#bytes >= this.#highWaterMark) this.#pause();
   }
@@ -191,15 +237,34 @@ export class ReadSide {
   }
 
   #pull(): void {
-    const chunk = this.#shift();
-    if (chunk !== undefined) {
-      this.#rc.enqueue(chunk);
+    if (this.#head < this.#queue.length) {
+      const request = this.#rc.byobRequest;
+      if (request) request.respond(this.#fill(request.view as Uint8Array));
+      else this.#rc.enqueue(transferable(this.#shift()!, false));
       if (this.#eof && this.#head === this.#queue.length) this.#finish();
       return;
     }
     if (this.#eof || this.#hasError) return this.#finish();
     this.#pullWaits = true;
     this.#resume();
+  }
+
+  /** Copies queued bytes into `view` (a BYOB read's buffer), as many as fit; returns the count. */
+  #fill(view: Uint8Array): number {
+    let n = 0;
+    while (n < view.byteLength && this.#head < this.#queue.length) {
+      const head = this.#queue[this.#head]!;
+      const take = Math.min(head.byteLength, view.byteLength - n);
+      view.set(take === head.byteLength ? head : head.subarray(0, take), n);
+      n += take;
+      if (take === head.byteLength) this.#shift();
+      else {
+        this.#queue[this.#head] = head.subarray(take);
+        this.#bytes -= take;
+      }
+    }
+    if (this.readAhead && this.#bytes < this.#highWaterMark && !this.#eof) this.#resume();
+    return n;
   }
 
   /** Takes the next queued chunk, if any. */
@@ -227,6 +292,8 @@ export class ReadSide {
   #close(): void {
     this.#pullWaits = false;
     this.#rc.close();
+    // A BYOB read still waiting ends (done) once its request is answered with 0.
+    this.#rc.byobRequest?.respond(0);
     const waiter = this.#waiter;
     this.#waiter = undefined;
     waiter?.resolve(DONE);
@@ -273,12 +340,24 @@ export class ReadSide {
   }
 }
 
-/** A ReadableStream whose default reader is a {@link ConnReader}. */
+/**
+ * A chunk the platform may transfer (a byte stream's `enqueue()` detaches the
+ * chunk's buffer): one that owns its whole ArrayBuffer, or else a copy.
+ */
+function transferable(chunk: Uint8Array, borrowed: boolean): Uint8Array<ArrayBuffer> {
+  if (borrowed || chunk.byteOffset !== 0 || chunk.byteLength !== chunk.buffer.byteLength || !(chunk.buffer instanceof ArrayBuffer)) {
+    return chunk.slice() as Uint8Array<ArrayBuffer>;
+  }
+  return chunk as Uint8Array<ArrayBuffer>;
+}
+
+/** A byte ReadableStream whose default reader is a {@link ConnReader}. */
 class ConnReadable extends ReadableStream<Uint8Array> {
   #side: ReadSide;
 
-  constructor(source: UnderlyingDefaultSource<Uint8Array>, side: ReadSide) {
-    super(source, { highWaterMark: 0 });
+  constructor(source: UnderlyingByteSource, side: ReadSide) {
+    // The byte-source overload, typed as the stream of Uint8Array it is.
+    super(source as unknown as UnderlyingDefaultSource<Uint8Array>, { highWaterMark: 0 });
     this.#side = side;
   }
 

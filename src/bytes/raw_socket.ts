@@ -57,8 +57,21 @@ export interface RawSocket {
 
 /** The events a {@link RawSocket} delivers to its {@link SocketConn}. */
 export interface RawSocketEvents {
-  /** Bytes read; the receiver owns `chunk`. */
-  data(chunk: Uint8Array): void;
+  /**
+   * Bytes read. The receiver owns `chunk`, unless `borrowed` is true: then it
+   * is a view of the adapter's reused read buffer, valid only during the call,
+   * and the receiver copies what it keeps (straight into a waiting BYOB
+   * reader's buffer, when there is one).
+   */
+  data(chunk: Uint8Array, borrowed?: boolean): void;
+  /**
+   * A buffer the next read may fill directly: a waiting BYOB reader's, or
+   * `undefined`. An adapter that reads into buffers of its choosing (Deno)
+   * asks before each read, reads into it, and reports with {@link filled}.
+   */
+  target(): Uint8Array | undefined;
+  /** The first `n` bytes of the buffer {@link target} gave were filled by a read. */
+  filled(target: Uint8Array, n: number): void;
   /** The peer half-closed (FIN). No more `data` follows. */
   end(): void;
   /** The connection broke; nothing follows but `close`. */

@@ -150,7 +150,9 @@ export class SocketConn<R extends RawSocket = RawSocket> implements Conn {
       writableHighWaterMark,
     );
     raw.open({
-      data: (chunk) => this.#read.data(chunk),
+      data: (chunk, borrowed) => this.#read.data(chunk, borrowed),
+      target: () => this.#read.target(),
+      filled: (target, n) => this.#read.filled(target, n),
       end: () => this.#onEnd(),
       error: (error) => this.#onError(error),
       close: () => this.#onClose(),

@@ -102,6 +102,26 @@ test("a refused connect gives connection-refused", async () => {
   assert.ok(error.message.includes(String(port)), error.message);
 });
 
+test("a reset from a stock node:net peer gives connection-reset to reads and closed", async () => {
+  const peer = await startPeer("reset_server.mjs");
+  try {
+    const conn = await net.connect({ hostname: LOCAL, port: peer.port });
+    const reader = conn.readable.getReader();
+    await writeText(conn.writable, "hello");
+    const r = await settle(reader.read());
+    assert.not.ok(r.ok, "read did not fail");
+    const error = (r as { error: NetError }).error;
+    assert.instance(error, NetError);
+    assert.is(error.code, "connection-reset", error.message);
+    const closed = await settle(conn.closed);
+    assert.not.ok(closed.ok);
+    assert.is((closed as { error: NetError }).error.code, "connection-reset");
+    await conn.close();
+  } finally {
+    peer.stop();
+  }
+});
+
 test("an aborted connect rejects with signal.reason, before and during the attempt", async () => {
   await using listener = await net.listen({ hostname: LOCAL, port: 0 });
   const reason = new Error("changed my mind");

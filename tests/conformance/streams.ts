@@ -41,6 +41,28 @@ export function streamConformance(f: PairFactory): void {
     await server.closed;
   });
 
+  test("a BYOB reader with an odd-sized buffer echoes 16 MiB byte-exact", async () => {
+    const [client, server] = await f.pair();
+    const serving = (async () => {
+      const reader = server.readable.getReader({ mode: "byob" });
+      const writer = server.writable.getWriter();
+      let buffer = new Uint8Array(10_007);
+      for (;;) {
+        const { value, done } = await reader.read(buffer);
+        if (done || !value) break;
+        await writer.write(value);
+        buffer = new Uint8Array(value.buffer);
+      }
+      await writer.close();
+    })();
+    const reading = readPattern(client.readable);
+    await writePattern(client.writable, 16 * MiB, 48 * 1024 + 1);
+    assert.is(await reading, 16 * MiB);
+    await serving;
+    await client.closed;
+    await server.closed;
+  });
+
   test("a peer that does not read makes writer.ready wait; memory stays near the high-water mark", async () => {
     const [client, server] = await f.pair();
     const writer = client.writable.getWriter();
