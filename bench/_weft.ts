@@ -44,6 +44,7 @@ async function readCountByob(conn: Conn, total: number): Promise<number> {
   return bytes;
 }
 
+/** Echo with the default reader: each chunk is the reader's own, so it is written without waiting (ready keeps it bounded). */
 async function echoConn(conn: Conn): Promise<void> {
   const reader = conn.readable.getReader();
   const writer = conn.writable.getWriter();
@@ -51,16 +52,28 @@ async function echoConn(conn: Conn): Promise<void> {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
-      await writer.write(value);
+      await writer.ready;
+      writer.write(value).catch(() => {});
     }
   } finally {
     await conn.close();
   }
 }
 
+/**
+ * Writes as the Streams spec recommends for throughput: wait for `ready`, then
+ * write without waiting for that write, so the next chunk is queued while one
+ * is in flight (the chunk is never changed, so reusing it is safe here).
+ */
 async function writeAll(conn: Conn, chunk: Uint8Array, total: number): Promise<void> {
   const writer = conn.writable.getWriter();
-  for (let sent = 0; sent < total; sent += chunk.byteLength) await writer.write(chunk);
+  let last: Promise<void> = Promise.resolve();
+  for (let sent = 0; sent < total; sent += chunk.byteLength) {
+    await writer.ready;
+    last = writer.write(chunk);
+    last.catch(() => {});
+  }
+  await last;
   writer.releaseLock();
 }
 

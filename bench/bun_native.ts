@@ -109,8 +109,8 @@ export const native: Variant = {
     listen(() => ({
       pending: [],
       onData(socket, data) {
-        // A copy: Bun may reuse the buffer it handed to this handler.
-        if (!send(socket, data.slice())) {
+        // Bun hands each `data` call a buffer of its own, so it can be queued as is.
+        if (!send(socket, data)) {
           socket.pause();
           socket.data.onDrain = () => socket.resume();
         }
