@@ -57,6 +57,7 @@ export type { ConnListenerOptions } from "./src/bytes/conn_listener.ts";
 export { withDeadline } from "./src/bytes/deadline.ts";
 export type { DeadlineOptions } from "./src/bytes/deadline.ts";
 export { codeFromErrno } from "./src/bytes/errno.ts";
+export { unixAddresses } from "./src/bytes/net_addr.ts";
 export { parsePem } from "./src/bytes/pem.ts";
 export {
   checkMs,

@@ -59,6 +59,7 @@ import {
   type TlsConnectOptions,
   type TlsInfo,
   type TlsListenOptions,
+  unixAddresses,
   withDeadline,
 } from "../mod.ts";
 
@@ -197,9 +198,7 @@ class BunSocket implements RawSocket {
     this.socket = socket;
     const e = this.endpoint;
     if (e?.transport === "unix") {
-      const named: NetAddr = { transport: "unix", path: e.path };
-      const unnamed: NetAddr = { transport: "unix", path: "" };
-      [this.localAddr, this.remoteAddr] = this.#server ? [named, unnamed] : [unnamed, named];
+      [this.localAddr, this.remoteAddr] = unixAddresses(e.path, this.#server);
     } else if (e !== undefined) {
       this.localAddr = { transport: "tcp", hostname: socket.localAddress ?? "", port: socket.localPort ?? 0 };
       this.remoteAddr = { transport: "tcp", hostname: socket.remoteAddress ?? "", port: socket.remotePort ?? 0 };
@@ -406,11 +405,6 @@ function toNetError(error: unknown, what: string, fallback: NetErrorCode = "unkn
   return new NetError(known ?? fallback, `${what}: ${detail}`, { cause: error });
 }
 
-function describe(endpoint: Endpoint): string {
-  return endpoint.transport === "unix"
-    ? formatAddr({ transport: "unix", path: endpoint.path })
-    : formatAddr({ transport: "tcp", hostname: endpoint.hostname, port: endpoint.port });
-}
 
 /** ALPN protocol names in TLS's wire format (each one prefixed by its length), as Bun takes them. */
 function alpnWire(protocols: string[] | undefined): Uint8Array | undefined {
@@ -482,7 +476,7 @@ function dial(o: ResolvedConnect, tls: TLSOptions | undefined, what: string, sig
  */
 export function connect(options: ConnectOptions): Promise<Conn> {
   const o = resolveConnectOptions(options);
-  const what = `Cannot connect to "${describe(o.endpoint)}"`;
+  const what = `Cannot connect to "${formatAddr(o.endpoint)}"`;
   return withDeadline((signal) => dial(o, undefined, what, signal), {
     signal: o.signal,
     timeoutMs: o.connectTimeoutMs,
@@ -508,7 +502,7 @@ export function connectTls(options: TlsConnectOptions): Promise<Conn> {
   const o = resolveConnectOptions(options);
   const t = resolveTlsClientOptions(options);
   const e = o.endpoint;
-  const what = `Cannot connect with TLS to "${describe(e)}"`;
+  const what = `Cannot connect with TLS to "${formatAddr(e)}"`;
   // With no serverName, Bun checks the certificate against the host it connects to.
   const serverName = t.serverName ?? (e.transport === "tcp" && isIP(e.hostname) === 0 ? e.hostname : undefined);
   const tls = tlsClientOptions(t, serverName);
@@ -525,14 +519,14 @@ export function connectTls(options: TlsConnectOptions): Promise<Conn> {
 /** Binds as `o` says; each accepted socket (after its handshake, with `tls`) goes to the listener. */
 function bind(o: ResolvedListen, tls: TLSOptions | undefined, handshakeTimeoutMs: number | undefined): Promise<Listener> {
   const e = o.endpoint;
-  const what = `Cannot listen on "${describe(e)}"`;
+  const what = `Cannot listen on "${formatAddr(e)}"`;
   if (o.signal?.aborted) return Promise.reject(o.signal.reason);
   let listener: ConnListener | undefined;
   const accepted: Waiter = {
     resolve: (raw) => void listener!.push(new SocketConn(raw, o)),
     reject: noop, // a failed handshake concerns only its client
   };
-  const acceptWhat = `Cannot accept a TLS connection on "${describe(e)}"`;
+  const acceptWhat = `Cannot accept a TLS connection on "${formatAddr(e)}"`;
   const serverHandlers: SocketHandler<BunSocket> = {
     ...handlers,
     open(s) {

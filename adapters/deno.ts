@@ -230,11 +230,6 @@ function netAddr(a: Deno.Addr): NetAddr {
   return { transport: "tcp", hostname, port };
 }
 
-function describe(endpoint: Endpoint): string {
-  return endpoint.transport === "unix"
-    ? formatAddr({ transport: "unix", path: endpoint.path })
-    : formatAddr({ transport: "tcp", hostname: endpoint.hostname, port: endpoint.port });
-}
 
 function closeQuietly(conn: { close(): void }): void {
   try {
@@ -360,7 +355,7 @@ async function upgrade(
  */
 export function connect(options: ConnectOptions): Promise<Conn> {
   const o = resolveConnectOptions(options);
-  const what = `Cannot connect to "${describe(o.endpoint)}"`;
+  const what = `Cannot connect to "${formatAddr(o.endpoint)}"`;
   return withDeadline(
     async (signal) => wrap(await dial(o.endpoint, signal, what), o),
     { signal: o.signal, timeoutMs: o.connectTimeoutMs, what, discard: (conn) => void conn.close() },
@@ -385,7 +380,7 @@ export function connectTls(options: TlsConnectOptions): Promise<Conn> {
   const o = resolveConnectOptions(options);
   const t = resolveTlsClientOptions(options);
   const e = o.endpoint;
-  const what = `Cannot connect with TLS to "${describe(e)}"`;
+  const what = `Cannot connect with TLS to "${formatAddr(e)}"`;
   return withDeadline(
     async (signal) => {
       if (e.transport === "unix") throw new NetError("unsupported", `${what}: Deno runs TLS over TCP only`);
@@ -474,7 +469,7 @@ function bound<L>(o: ResolvedListen, bind: () => L, invalid?: (error: unknown) =
   } catch (error) {
     const bad = invalid?.(error);
     if (bad) throw bad;
-    return Promise.reject(toNetError(error, `Cannot listen on "${describe(o.endpoint)}"`));
+    return Promise.reject(toNetError(error, `Cannot listen on "${formatAddr(o.endpoint)}"`));
   }
 }
 
@@ -517,7 +512,7 @@ export function listenTls(options: TlsListenOptions): Promise<Listener> {
   const t = resolveTlsServerOptions(options);
   const e = o.endpoint;
   if (e.transport === "unix") {
-    return Promise.reject(new NetError("unsupported", `Cannot listen with TLS on "${describe(e)}": Deno runs TLS over TCP only`));
+    return Promise.reject(new NetError("unsupported", `Cannot listen with TLS on "${formatAddr(e)}": Deno runs TLS over TCP only`));
   }
   const invalid = (error: unknown) =>
     codeOf(error, false, false) === "unknown"
@@ -527,7 +522,7 @@ export function listenTls(options: TlsListenOptions): Promise<Listener> {
     Deno.listenTls({ hostname: e.hostname, port: e.port, tcpBacklog: o.backlog, cert: t.cert, key: t.key, alpnProtocols: t.alpnProtocols });
   return bound(o, bind, invalid).then((inner) => {
     const handshaking = new Set<Deno.TlsConn>();
-    const what = `Cannot accept TLS on "${describe(e)}"`;
+    const what = `Cannot accept TLS on "${formatAddr(e)}"`;
     return serve(
       inner,
       o,

@@ -51,6 +51,7 @@ import {
   type TlsConnectOptions,
   type TlsInfo,
   type TlsListenOptions,
+  unixAddresses,
   withDeadline,
   codeFromErrno,
   checkMs,
@@ -58,6 +59,8 @@ import {
 } from "../mod.ts";
 
 export type { Conn, ConnectOptions, Listener, ListenOptions, StartTlsOptions, TlsConnectOptions, TlsListenOptions };
+
+const EMPTY = new Uint8Array(0);
 
 interface Pending {
   resolve(): void;
@@ -70,12 +73,9 @@ class NodeSocket implements RawSocket {
   readonly remoteAddr: NetAddr;
   readonly tls: TlsInfo | undefined;
   readonly socket: net.Socket;
-  // Writes are counted as they are issued and as Node calls them back; a write
-  // Node could not finish at once waits for its callback (SocketConn sends one
-  // such write at a time), so no callback closure or queue entry per write.
-  #issued = 0;
-  #done = 0;
-  #waiting: (Pending & { upTo: number }) | undefined;
+  // A write Node could not finish at once (SocketConn sends one such write at
+  // a time) waits for the callback of an empty write queued behind it.
+  #waiting: Pending | undefined;
   #events: RawSocketEvents | undefined;
   #detached = false;
 
@@ -111,13 +111,16 @@ class NodeSocket implements RawSocket {
   write(chunk: Uint8Array): void | Promise<void> {
     const s = this.socket;
     if (s.destroyed || s.writableEnded) throw new NetError("closed", "Cannot write: the connection is closed");
-    s.write(chunk, this.#onWritten);
-    const upTo = ++this.#issued;
+    s.write(chunk);
     // Fast path: Node handed every byte to the kernel synchronously, so the
-    // caller may reuse `chunk` now. Otherwise Node still holds a reference to
-    // it until the write's callback.
+    // caller may reuse `chunk` now; no callback was needed (a callback per
+    // write costs Node a tick). Otherwise Node still holds a reference to the
+    // chunk: an empty write's callback tells when everything before it is out.
     if (s.writableLength === 0) return;
-    return new Promise<void>((resolve, reject) => (this.#waiting = { resolve, reject, upTo }));
+    return new Promise<void>((resolve, reject) => {
+      this.#waiting = { resolve, reject };
+      s.write(EMPTY, this.#onFlushed);
+    });
   }
 
   shutdown(): Promise<void> {
@@ -182,17 +185,11 @@ class NodeSocket implements RawSocket {
     this.#events!.close();
   };
 
-  #onWritten = (error?: Error | null): void => {
-    this.#done++;
+  #onFlushed = (error?: Error | null): void => {
     const w = this.#waiting;
-    if (w === undefined) return;
-    if (error) {
-      this.#waiting = undefined;
-      w.reject(toNetError(error, "Cannot write"));
-    } else if (this.#done >= w.upTo) {
-      this.#waiting = undefined;
-      w.resolve();
-    }
+    this.#waiting = undefined;
+    if (error) w?.reject(toNetError(error, "Cannot write"));
+    else w?.resolve();
   };
 
   #failWrites(error: Error): void {
@@ -204,9 +201,7 @@ class NodeSocket implements RawSocket {
 
 function addresses(socket: net.Socket, endpoint: Endpoint | undefined, local: boolean): [NetAddr, NetAddr] {
   if (endpoint?.transport === "unix") {
-    const named: NetAddr = { transport: "unix", path: endpoint.path };
-    const unnamed: NetAddr = { transport: "unix", path: "" };
-    return local ? [named, unnamed] : [unnamed, named];
+    return unixAddresses(endpoint.path, local);
   }
   return [
     { transport: "tcp", hostname: socket.localAddress ?? "", port: socket.localPort ?? 0 },
@@ -222,11 +217,6 @@ function toNetError(error: unknown, what: string): NetError {
   return new NetError(code, `${what}: ${detail}`, { cause: error });
 }
 
-function describe(endpoint: Endpoint): string {
-  return endpoint.transport === "unix"
-    ? formatAddr({ transport: "unix", path: endpoint.path })
-    : formatAddr({ transport: "tcp", hostname: endpoint.hostname, port: endpoint.port });
-}
 
 function wrap(socket: net.Socket, endpoint: Endpoint | undefined, local: boolean, o: ResolvedConnOptions): SocketConn<NodeSocket> {
   if (endpoint?.transport !== "unix") {
@@ -278,7 +268,7 @@ function whenReady(socket: net.Socket, ready: string, signal: AbortSignal, what:
  */
 export function connect(options: ConnectOptions): Promise<Conn> {
   const o = resolveConnectOptions(options);
-  const what = `Cannot connect to "${describe(o.endpoint)}"`;
+  const what = `Cannot connect to "${formatAddr(o.endpoint)}"`;
   return withDeadline(
     async (signal) => {
       const e = o.endpoint;
@@ -307,7 +297,7 @@ export function connect(options: ConnectOptions): Promise<Conn> {
 export function connectTls(options: TlsConnectOptions): Promise<Conn> {
   const o = resolveConnectOptions(options);
   const t = resolveTlsClientOptions(options);
-  const what = `Cannot connect with TLS to "${describe(o.endpoint)}"`;
+  const what = `Cannot connect with TLS to "${formatAddr(o.endpoint)}"`;
   return withDeadline(
     async (signal) => {
       const e = o.endpoint;
@@ -347,7 +337,7 @@ function secureContext(cert: string, key: string): tls.SecureContext {
 /** Binds `server` as `o` says and resolves once it listens; connections arrive through `onConn`. */
 function bind(server: net.Server, o: ResolvedListen, event: string): Promise<ConnListener> {
   const e = o.endpoint;
-  const what = `Cannot listen on "${describe(e)}"`;
+  const what = `Cannot listen on "${formatAddr(e)}"`;
   if (o.signal?.aborted) return Promise.reject(o.signal.reason);
   return new Promise<ConnListener>((resolve, reject) => {
     const onError = (error: Error) => reject(toNetError(error, what));

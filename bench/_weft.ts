@@ -44,36 +44,41 @@ async function readCountByob(conn: Conn, total: number): Promise<number> {
   return bytes;
 }
 
-/** Echo with the default reader: each chunk is the reader's own, so it is written without waiting (ready keeps it bounded). */
+/**
+ * Echo with the default reader: each chunk is the reader's own, so its write
+ * may still be in flight while the next chunk is read (one write ahead; every
+ * write promise is awaited, so a failure is never unhandled).
+ */
 async function echoConn(conn: Conn): Promise<void> {
   const reader = conn.readable.getReader();
   const writer = conn.writable.getWriter();
+  let pending: Promise<void> | undefined;
   try {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
-      await writer.ready;
-      writer.write(value).catch(() => {});
+      if (pending) await pending;
+      pending = writer.write(value);
     }
+    await pending;
   } finally {
     await conn.close();
   }
 }
 
 /**
- * Writes as the Streams spec recommends for throughput: wait for `ready`, then
- * write without waiting for that write, so the next chunk is queued while one
- * is in flight (the chunk is never changed, so reusing it is safe here).
+ * Writes `total` bytes of `chunk` with one write ahead: the next chunk is
+ * handed over while the previous one may still be in flight (the chunk never
+ * changes, so reusing it is safe here).
  */
 async function writeAll(conn: Conn, chunk: Uint8Array, total: number): Promise<void> {
   const writer = conn.writable.getWriter();
-  let last: Promise<void> = Promise.resolve();
+  let pending: Promise<void> | undefined;
   for (let sent = 0; sent < total; sent += chunk.byteLength) {
-    await writer.ready;
-    last = writer.write(chunk);
-    last.catch(() => {});
+    if (pending) await pending;
+    pending = writer.write(chunk);
   }
-  await last;
+  await pending;
   writer.releaseLock();
 }
 

@@ -13,7 +13,7 @@
  */
 import { spawn } from "node:child_process";
 import { cpus, release, totalmem } from "node:os";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { median } from "./_stats.ts";
 
 const root = new URL("../", import.meta.url).pathname;
@@ -21,6 +21,12 @@ const args = process.argv.slice(2);
 const flag = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
 const only = flag("only")?.split(",");
 const pass = args.filter((a) => /^--(rounds|gib|scenarios|trips|conns)=/.test(a));
+
+// Pinning each worker to one core keeps both ends of the loopback (and the
+// kernel's work for it) on the same CPU: runs on a shared machine then stop
+// jumping between two modes (seen: 1.1 or 3.5 GB/s for the same code).
+const pin = !args.includes("--no-pin") && process.platform === "linux" && existsSync("/usr/bin/taskset");
+const core = String(cpus().length - 1);
 
 const runtimes = [
   { name: "node", cmd: process.execPath, argv: ["--import", "tsx"] },
@@ -38,7 +44,10 @@ interface Result {
 
 function runWorker(r: (typeof runtimes)[number]): Promise<Result[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(r.cmd, [...r.argv, "bench/tcp_worker.ts", ...pass], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+    const argv = [...r.argv, "bench/tcp_worker.ts", ...pass];
+    const child = pin
+      ? spawn("taskset", ["-c", core, r.cmd, ...argv], { cwd: root, stdio: ["ignore", "pipe", "inherit"] })
+      : spawn(r.cmd, argv, { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d));
     child.on("error", reject);
@@ -57,15 +66,17 @@ for (const r of runtimes) {
 
 const fmt = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 const lines = [
-  "| runtime | scenario | weft | native | weft / native | Duplex.toWeb / native |",
-  "|---|---|---|---|---|---|",
+  "| runtime | scenario | native | weft | weft / native | weft BYOB / native | Duplex.toWeb / native |",
+  "|---|---|---|---|---|---|---|",
 ];
+const ratio = (res: Result, name: string, native: number) => {
+  const xs = res.results[name];
+  return xs ? (median(xs) / native).toFixed(2) : "";
+};
 for (const res of all) {
-  const weft = median(res.results.weft!);
   const native = median(res.results.native!);
-  const toWeb = res.results["Duplex.toWeb"];
   lines.push(
-    `| ${res.runtime} | ${res.scenario} (${res.unit}) | ${fmt(weft)} | ${fmt(native)} | **${(weft / native).toFixed(2)}** | ${toWeb ? (median(toWeb) / native).toFixed(2) : ""} |`,
+    `| ${res.runtime} | ${res.scenario} (${res.unit}) | ${fmt(native)} | ${fmt(median(res.results.weft!))} | **${ratio(res, "weft", native)}** | ${ratio(res, "weft BYOB", native)} | ${ratio(res, "Duplex.toWeb", native)} |`,
   );
 }
 const rounds = Number(flag("rounds") ?? 5);
@@ -73,8 +84,8 @@ const machine = `${cpus()[0]?.model.trim() ?? "unknown CPU"}, ${cpus().length} c
 const table = [
   ...lines,
   "",
-  `Medians of ${rounds} alternating rounds, ${flag("gib") ?? 1} GiB per discard/echo round; ${new Date().toISOString().slice(0, 10)}, ${machine}. ` +
-  "A shared, noisy machine: the ratios are what count.",
+  `Medians of ${rounds} alternating rounds, ${flag("gib") ?? 1} GiB per discard/echo round${pin ? ", each runtime pinned to one core" : ""}; ` +
+  `${new Date().toISOString().slice(0, 10)}, ${machine}. A shared, noisy machine: the ratios are what count.`,
 ].join("\n");
 console.log("\n" + table);
 

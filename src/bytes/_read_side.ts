@@ -34,11 +34,6 @@ export interface ReadHooks {
 /** A read's result, in the shape every runtime's stream typings accept. */
 type ReadResult = { done: false; value: Uint8Array } | { done: true; value: undefined };
 
-interface Waiter {
-  resolve(result: ReadResult): void;
-  reject(error: unknown): void;
-}
-
 const DONE: ReadResult = Object.freeze({ done: true, value: undefined });
 
 /** The queue and state of a socket's incoming bytes. For SocketConn. */
@@ -55,7 +50,15 @@ export class ReadSide {
   #bytes = 0;
   #paused = true;
   #pullWaits = false; // the stream's pull() waits for a chunk
-  #waiter: Waiter | undefined; // a ConnReader's read() waits for a chunk
+  // A ConnReader's read() waiting for a chunk: its promise's functions, kept
+  // in two fields and captured by one executor bound once, so that a read
+  // that waits allocates nothing but its promise.
+  #resolve: ((result: ReadResult) => void) | undefined;
+  #reject: ((error: unknown) => void) | undefined;
+  #capture = (resolve: (result: ReadResult) => void, reject: (error: unknown) => void): void => {
+    this.#resolve = resolve;
+    this.#reject = reject;
+  };
   #eof = false;
   #error: unknown = undefined; // reported once the queued bytes are taken
   #hasError = false;
@@ -114,11 +117,11 @@ export class ReadSide {
    */
   data(chunk: Uint8Array, borrowed = false): void {
     if (this.#done || chunk.byteLength === 0) return; // cancelled: read and discard
-    const waiter = this.#waiter;
-    if (waiter !== undefined) {
+    const resolve = this.#resolve;
+    if (resolve !== undefined) {
       // Fast path: a ConnReader waits, so the chunk goes straight to it.
-      this.#waiter = undefined;
-      waiter.resolve({ done: false, value: borrowed ? chunk.slice() : chunk });
+      this.#resolve = this.#reject = undefined;
+      resolve({ done: false, value: borrowed ? chunk.slice() : chunk });
       if (!this.readAhead) this.#pause();
       return;
     }
@@ -221,18 +224,17 @@ export class ReadSide {
       this.#finish();
       return this.#failed ? Promise.reject(this.#storedError) : Promise.resolve(DONE);
     }
-    return new Promise((resolve, reject) => {
-      this.#waiter = { resolve, reject };
-      this.#resume();
-    });
+    const waiting = new Promise<ReadResult>(this.#capture);
+    this.#resume();
+    return waiting;
   }
 
   /** ConnReader.releaseLock(): a pending read fails as the spec says. */
   release(): void {
-    const waiter = this.#waiter;
-    if (waiter === undefined) return;
-    this.#waiter = undefined;
-    waiter.reject(new TypeError("Cannot read: the reader was released"));
+    const reject = this.#reject;
+    if (reject === undefined) return;
+    this.#resolve = this.#reject = undefined;
+    reject(new TypeError("Cannot read: the reader was released"));
     if (!this.readAhead) this.#pause();
   }
 
@@ -294,9 +296,9 @@ export class ReadSide {
     this.#rc.close();
     // A BYOB read still waiting ends (done) once its request is answered with 0.
     this.#rc.byobRequest?.respond(0);
-    const waiter = this.#waiter;
-    this.#waiter = undefined;
-    waiter?.resolve(DONE);
+    const resolve = this.#resolve;
+    this.#resolve = this.#reject = undefined;
+    resolve?.(DONE);
   }
 
   #errorWith(reason: unknown): void {
@@ -304,18 +306,18 @@ export class ReadSide {
     this.#failed = true;
     this.#storedError = reason;
     this.#rc.error(reason);
-    const waiter = this.#waiter;
-    this.#waiter = undefined;
-    waiter?.reject(reason);
+    const reject = this.#reject;
+    this.#resolve = this.#reject = undefined;
+    reject?.(reason);
   }
 
   #cancel(): void {
     const wasDone = this.#done;
     this.#done = true;
     this.#drop();
-    const waiter = this.#waiter;
-    this.#waiter = undefined;
-    waiter?.resolve(DONE);
+    const resolve = this.#resolve;
+    this.#resolve = this.#reject = undefined;
+    resolve?.(DONE);
     if (!wasDone) this.#hooks.cancelled();
   }
 

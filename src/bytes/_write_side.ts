@@ -170,7 +170,12 @@ export class WriteSide {
     if (pending === undefined) return undefined;
     this.#busy = true;
     this.#bytes += chunk.byteLength;
-    return pending.then(
+    // The bookkeeping reacts to the runtime's promise, and the caller gets
+    // that same promise: both reactions run in one microtask turn, with no
+    // promise chained in between (the bookkeeping runs first). Its own
+    // derived promise never rejects, so a failure is reported to the caller
+    // alone.
+    pending.then(
       () => {
         this.#busy = false;
         this.#bytes -= chunk.byteLength;
@@ -179,9 +184,9 @@ export class WriteSide {
       (error) => {
         this.#busy = false;
         this.#hooks.failed(error);
-        throw error;
       },
     );
+    return pending;
   }
 
   /** Sends queued chunks until one has to wait. */

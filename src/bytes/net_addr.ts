@@ -36,3 +36,21 @@ export function formatAddr(addr: NetAddr): string {
   const host = addr.hostname ?? "";
   return host.includes(":") ? `[${host}]:${addr.port}` : `${host}:${addr.port}`;
 }
+
+/**
+ * The two addresses of a Unix socket connection: the listening side is named
+ * by the socket's path, the connecting side is unnamed (`path: ""`). Returns
+ * `[local, remote]` for the side given by `listening`. For adapter authors.
+ *
+ * @example
+ * ```ts
+ * import { unixAddresses } from "weft";
+ * const [local, remote] = unixAddresses("/run/app.sock", false);
+ * console.assert(local.path === "" && remote.path === "/run/app.sock");
+ * ```
+ */
+export function unixAddresses(path: string, listening: boolean): [local: NetAddr, remote: NetAddr] {
+  const named: NetAddr = { transport: "unix", path };
+  const unnamed: NetAddr = { transport: "unix", path: "" };
+  return listening ? [named, unnamed] : [unnamed, named];
+}
