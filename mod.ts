@@ -63,6 +63,7 @@ export {
   checkMs,
   resolveConnectOptions,
   resolveListenOptions,
+  resolveStartTlsOptions,
   resolveTlsClientOptions,
   resolveTlsServerOptions,
 } from "./src/bytes/socket_options.ts";
@@ -71,6 +72,7 @@ export type {
   ResolvedConnect,
   ResolvedConnOptions,
   ResolvedListen,
+  ResolvedStartTls,
   ResolvedTlsClient,
   ResolvedTlsServer,
 } from "./src/bytes/socket_options.ts";

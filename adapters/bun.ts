@@ -31,11 +31,9 @@ import { isIP } from "node:net";
 import { createSecureContext } from "node:tls";
 import {
   type Adapter,
-  checkMs,
   type Conn,
   ConnListener,
   type ConnectOptions,
-  DEFAULT_CONNECT_TIMEOUT_MS,
   formatAddr,
   type Listener,
   type ListenOptions,
@@ -49,6 +47,7 @@ import {
   resolveListenOptions,
   resolveTlsClientOptions,
   resolveTlsServerOptions,
+  resolveStartTlsOptions,
   SocketConn,
   type StartTlsOptions,
   type TlsConnectOptions,
@@ -267,26 +266,17 @@ export function startTls(conn: Conn, options: StartTlsOptions = {}): Promise<Con
   if (!(conn instanceof SocketConn) || !(conn.raw instanceof BunSocket)) {
     throw new TypeError("Cannot start TLS: the connection was not made by weft/bun");
   }
-  const server = options.role === "server";
-  const t = server ? undefined : resolveTlsClientOptions(options as TlsConnectOptions);
-  const s = server ? resolveTlsServerOptions(options as TlsListenOptions) : undefined;
-  const timeoutMs = checkMs("timeoutMs", options.timeoutMs, s?.handshakeTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
-  if (options.leftover !== undefined && !(options.leftover instanceof Uint8Array)) {
-    throw new TypeError("Invalid leftover: expected a Uint8Array");
-  }
-  if (s) checkKeyPair(s.cert, s.key);
+  const o = resolveStartTlsOptions(options);
+  const server = o.role === "server";
+  if (o.role === "server") checkKeyPair(o.server.cert, o.server.key);
   const { raw, leftover } = (conn as SocketConn<BunSocket>).release();
-  const first = joinBytes(options.leftover, leftover);
+  const first = joinBytes(o.leftover, leftover);
   const remote = raw.remoteAddr;
   const what = `Cannot start TLS with "${formatAddr(remote)}"`;
-  let tls: TLSOptions;
-  if (s) {
-    tls = { cert: s.cert, key: s.key, ALPNProtocols: alpnWire(s.alpnProtocols) };
-  } else {
-    // Bun checks the certificate against serverName; an IP address is checked against the IP SANs.
-    const hostname = (options as { hostname?: string }).hostname ?? remote.hostname;
-    tls = tlsClientOptions(t!, t!.serverName ?? hostname);
-  }
+  // Bun checks the certificate against serverName; an IP address is checked against the IP SANs.
+  const tls: TLSOptions = o.role === "server"
+    ? { cert: o.server.cert, key: o.server.key, ALPNProtocols: alpnWire(o.server.alpnProtocols) }
+    : tlsClientOptions(o.client, o.client.serverName ?? o.hostname ?? remote.hostname);
   return withDeadline(
     (signal) => {
       // A TLS socket cannot be upgraded again in place; bytes read ahead cannot be given back.
@@ -297,7 +287,7 @@ export function startTls(conn: Conn, options: StartTlsOptions = {}): Promise<Con
         upgrade(raw.socket!, raw, tls, server, what, signal, waiter);
       }));
     },
-    { signal: options.signal, timeoutMs, what, discard: (c) => void c.close() },
+    { signal: o.signal, timeoutMs: o.timeoutMs, what, discard: (c) => void c.close() },
   );
 }
 

@@ -44,11 +44,9 @@
  */
 import {
   type Adapter,
-  checkMs,
   type Conn,
   ConnListener,
   type ConnectOptions,
-  DEFAULT_CONNECT_TIMEOUT_MS,
   type Endpoint,
   formatAddr,
   type Listener,
@@ -60,6 +58,7 @@ import {
   resolveListenOptions,
   resolveTlsClientOptions,
   resolveTlsServerOptions,
+  resolveStartTlsOptions,
   SocketConn,
   type StartTlsOptions,
   type TlsConnectOptions,
@@ -368,17 +367,14 @@ export function startTls(conn: Conn, options: StartTlsOptions = {}): Promise<Con
   }
   const raw: DenoSocket = conn.raw;
   const what = `Cannot start TLS with "${formatAddr(raw.remoteAddr)}"`;
-  if (options.role === "server") {
-    resolveTlsServerOptions(options);
-    checkMs("timeoutMs", options.timeoutMs, DEFAULT_CONNECT_TIMEOUT_MS);
+  const o = resolveStartTlsOptions(options);
+  if (o.role === "server") {
     return Promise.reject(
       new NetError("unsupported", `${what}: Deno has no server side of STARTTLS; use listenTls, or terminate TLS in front of the server`),
     );
   }
-  const t = resolveTlsClientOptions(options);
-  const timeoutMs = checkMs("timeoutMs", options.timeoutMs, DEFAULT_CONNECT_TIMEOUT_MS);
-  const { leftover, signal } = options;
-  if (leftover !== undefined && !(leftover instanceof Uint8Array)) throw new TypeError("Invalid leftover: expected a Uint8Array");
+  const t = o.client;
+  const { leftover, signal, timeoutMs } = o;
   if (conn.readable.locked || conn.writable.locked) {
     throw new TypeError("Cannot start TLS: the connection's readable or writable is locked; release the reader and writer first");
   }
@@ -387,12 +383,12 @@ export function startTls(conn: Conn, options: StartTlsOptions = {}): Promise<Con
   const unsupported = (why: string) => Promise.reject(new NetError("unsupported", `${what}: ${why}`));
   if (raw.localAddr.transport !== "tcp") return unsupported("Deno runs TLS over TCP only");
   if (t.cert !== undefined) return unsupported("Deno.startTls cannot present a client certificate; use connectTls");
-  const unread = (leftover?.byteLength ?? 0) + conn.bufferedBytes;
+  const unread = leftover.byteLength + conn.bufferedBytes;
   if (unread > 0) {
     return unsupported(`Deno's TLS cannot take bytes already read from the connection (${unread} bytes); upgrade before the peer's first TLS bytes are read`);
   }
   conn.release(); // nothing is read while no read waits, so nothing is left over
-  const hostname = t.serverName ?? (options as { hostname?: string }).hostname ?? raw.remoteAddr.hostname;
+  const hostname = t.serverName ?? o.hostname ?? raw.remoteAddr.hostname;
   return withDeadline(
     async (signal) => {
       const tcp = (await raw.detach()) as Deno.TcpConn;

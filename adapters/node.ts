@@ -45,13 +45,12 @@ import {
   resolveListenOptions,
   resolveTlsClientOptions,
   resolveTlsServerOptions,
+  resolveStartTlsOptions,
   SocketConn,
   type StartTlsOptions,
   type TlsConnectOptions,
   type TlsListenOptions,
   withDeadline,
-  checkMs,
-  DEFAULT_CONNECT_TIMEOUT_MS,
 } from "../mod.ts";
 
 export type { Conn, ConnectOptions, Listener, ListenOptions, StartTlsOptions, TlsConnectOptions, TlsListenOptions };
@@ -265,17 +264,11 @@ export function startTls(conn: Conn, options: StartTlsOptions = {}): Promise<Con
   if (!(conn instanceof SocketConn) || !(conn.raw instanceof NodeSocket)) {
     throw new TypeError("Cannot start TLS: the connection was not made by weft/node");
   }
-  const server = options.role === "server";
-  const t = server ? undefined : resolveTlsClientOptions(options as TlsConnectOptions);
-  const s = server ? resolveTlsServerOptions(options as TlsListenOptions) : undefined;
-  const timeoutMs = checkMs("timeoutMs", options.timeoutMs, s?.handshakeTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
-  if (options.leftover !== undefined && !(options.leftover instanceof Uint8Array)) {
-    throw new TypeError("Invalid leftover: expected a Uint8Array");
-  }
-  const context = s ? secureContext(s.cert, s.key) : undefined;
+  const o = resolveStartTlsOptions(options);
+  const context = o.role === "server" ? secureContext(o.server.cert, o.server.key) : undefined;
   const { raw, leftover } = conn.release();
   const { socket, buffered } = raw.detach();
-  const pending = [options.leftover, leftover, ...buffered].filter((b): b is Uint8Array => !!b && b.byteLength > 0);
+  const pending = [o.leftover, leftover, ...buffered].filter((b) => b.byteLength > 0);
   // With nothing buffered, TLS takes over the socket's handle directly; bytes
   // already read must reach TLS first, through a stream in front of the socket.
   const transport = pending.length === 0 ? socket : replay(socket, pending);
@@ -284,19 +277,19 @@ export function startTls(conn: Conn, options: StartTlsOptions = {}): Promise<Con
   return withDeadline(
     async (signal) => {
       let secure: tls.TLSSocket;
-      if (s) {
+      if (o.role === "server") {
         secure = new tls.TLSSocket(transport, {
           isServer: true,
           secureContext: context,
-          ALPNProtocols: s.alpnProtocols,
+          ALPNProtocols: o.server.alpnProtocols,
         } as tls.TLSSocketOptions);
         await whenReady(secure, "secure", signal, what);
       } else {
-        const hostname = (options as { hostname?: string }).hostname ?? remote.hostname;
-        const serverName = t!.serverName ?? (hostname && net.isIP(hostname) === 0 ? hostname : undefined);
+        const hostname = o.hostname ?? remote.hostname;
+        const serverName = o.client.serverName ?? (hostname && net.isIP(hostname) === 0 ? hostname : undefined);
         secure = tls.connect({
           socket: transport as net.Socket,
-          ...tlsClientContext(t!),
+          ...tlsClientContext(o.client),
           servername: serverName,
           host: hostname,
         });
@@ -305,7 +298,7 @@ export function startTls(conn: Conn, options: StartTlsOptions = {}): Promise<Con
       if (secure.alpnProtocol === undefined) secure.alpnProtocol = false;
       return new SocketConn(new NodeSocket(secure, raw.options, [raw.localAddr, remote]), raw.options);
     },
-    { signal: options.signal, timeoutMs, what, discard: (c) => void c.close() },
+    { signal: o.signal, timeoutMs: o.timeoutMs, what, discard: (c) => void c.close() },
   ).catch((error) => {
     socket.destroy();
     throw error;

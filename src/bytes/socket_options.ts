@@ -321,3 +321,50 @@ export function resolveTlsServerOptions(options: TlsServerOptions | undefined): 
     handshakeTimeoutMs: checkMs("handshakeTimeoutMs", o.handshakeTimeoutMs, DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS),
   };
 }
+
+/** {@link StartTlsOptions} checked, with defaults applied. For adapter authors. */
+export type ResolvedStartTls = {
+  /** Bytes for the TLS layer before anything the socket reads next (empty when none). */
+  leftover: Uint8Array;
+  signal: AbortSignal | undefined;
+  timeoutMs: number;
+} & (
+  | { role: "client"; client: ResolvedTlsClient; hostname: string | undefined }
+  | { role: "server"; server: ResolvedTlsServer }
+);
+
+/**
+ * Checks {@link StartTlsOptions} (client side unless `role: "server"`) and
+ * applies the defaults; throws `TypeError` or `RangeError` naming the option.
+ * For adapter authors.
+ *
+ * @example
+ * ```ts
+ * import { resolveStartTlsOptions } from "weft";
+ * const o = resolveStartTlsOptions({ hostname: "mail.example.com" });
+ * console.assert(o.role === "client" && o.timeoutMs === 30_000 && o.leftover.byteLength === 0);
+ * ```
+ */
+export function resolveStartTlsOptions(options: StartTlsOptions | undefined): ResolvedStartTls {
+  const o = checkObject("startTls", options);
+  const leftover = o.leftover ?? new Uint8Array(0);
+  if (!(leftover instanceof Uint8Array)) {
+    throw new TypeError(`Invalid leftover ${show(leftover)}: expected a Uint8Array`);
+  }
+  const signal = checkSignal(o.signal);
+  if (o.role === "server") {
+    const server = resolveTlsServerOptions(options as TlsServerOptions);
+    return { role: "server", server, leftover, signal, timeoutMs: checkMs("timeoutMs", o.timeoutMs, server.handshakeTimeoutMs) };
+  }
+  if (o.role !== undefined && o.role !== "client") {
+    throw new TypeError(`Invalid role ${show(o.role)}: expected "client" or "server"`);
+  }
+  return {
+    role: "client",
+    client: resolveTlsClientOptions(options as TlsClientOptions),
+    hostname: checkString("hostname", o.hostname),
+    leftover,
+    signal,
+    timeoutMs: checkMs("timeoutMs", o.timeoutMs, DEFAULT_CONNECT_TIMEOUT_MS),
+  };
+}
