@@ -6,6 +6,7 @@
  *   npm run bench:tcp                              all runtimes, 5 rounds, 1 GiB
  *   npm run bench:tcp -- --only=deno --rounds=3 --gib=0.25
  *   npm run bench:tcp -- --write-readme            also put the table into README.md
+ *   npm run bench:tcp -- --json=results.json       also save every measurement
  *
  * Scenarios: discard and echo move `--gib` GiB over one connection in 64 KiB
  * chunks; pingpong runs 50 connections with one 32-byte message in flight each.
@@ -69,14 +70,18 @@ const lines = [
   "| runtime | scenario | native | weft | weft / native | weft BYOB / native | Duplex.toWeb / native |",
   "|---|---|---|---|---|---|---|",
 ];
-const ratio = (res: Result, name: string, native: number) => {
+// Each round measures every variant back to back, so a ratio is taken per
+// round and the median of those is reported: a machine that speeds up or
+// slows down between rounds then moves both sides of each ratio alike.
+const ratio = (res: Result, name: string) => {
   const xs = res.results[name];
-  return xs ? (median(xs) / native).toFixed(2) : "";
+  const native = res.results.native!;
+  return xs ? median(xs.map((x, i) => x / native[i]!)).toFixed(2) : "";
 };
 for (const res of all) {
   const native = median(res.results.native!);
   lines.push(
-    `| ${res.runtime} | ${res.scenario} (${res.unit}) | ${fmt(native)} | ${fmt(median(res.results.weft!))} | **${ratio(res, "weft", native)}** | ${ratio(res, "weft BYOB", native)} | ${ratio(res, "Duplex.toWeb", native)} |`,
+    `| ${res.runtime} | ${res.scenario} (${res.unit}) | ${fmt(native)} | ${fmt(median(res.results.weft!))} | **${ratio(res, "weft")}** | ${ratio(res, "weft BYOB")} | ${ratio(res, "Duplex.toWeb")} |`,
   );
 }
 const rounds = Number(flag("rounds") ?? 5);
@@ -84,15 +89,29 @@ const machine = `${cpus()[0]?.model.trim() ?? "unknown CPU"}, ${cpus().length} c
 const table = [
   ...lines,
   "",
-  `Medians of ${rounds} alternating rounds, ${flag("gib") ?? 1} GiB per discard/echo round${pin ? ", each runtime pinned to one core" : ""}; ` +
+  `Medians of ${rounds} alternating rounds (ratios: the median of each round's ratio), ${flag("gib") ?? 1} GiB per discard/echo round${pin ? ", each runtime pinned to one core" : ""}; ` +
   `${new Date().toISOString().slice(0, 10)}, ${machine}. A shared, noisy machine: the ratios are what count.`,
 ].join("\n");
 console.log("\n" + table);
+if (flag("json")) writeFileSync(flag("json")!, JSON.stringify({ machine, rounds, results: all }, null, 1));
 
 if (args.includes("--write-readme")) {
+  // Rows of runtimes not measured this time stay as they were, so that one
+  // runtime can be measured again on its own (`--only=deno --write-readme`).
   const path = `${root}README.md`;
   const readme = readFileSync(path, "utf8");
-  const next = readme.replace(/<!-- bench:tcp -->[\s\S]*?<!-- \/bench:tcp -->/, `<!-- bench:tcp -->\n${table}\n<!-- /bench:tcp -->`);
-  writeFileSync(path, next);
+  const block = /<!-- bench:tcp -->([\s\S]*?)<!-- \/bench:tcp -->/.exec(readme);
+  const measured = new Set(all.map((r) => r.runtime.split(" ")[0]));
+  const kept = (block?.[1] ?? "").split("\n").filter((l) => /^\| (node|deno|bun) /.test(l) && !measured.has(l.slice(2).split(" ")[0]!));
+  // An earlier note stays while it still covers a runtime not measured now.
+  const notes = (block?.[1] ?? "").split("\n").filter((l) => {
+    const covered = /^Medians of \d+ alternating rounds on ([\w, ]+?) \(/.exec(l)?.[1]?.split(", ");
+    return covered !== undefined && covered.some((r) => !measured.has(r));
+  });
+  const order = ["node", "deno", "bun"];
+  const rows = [...kept, ...lines.slice(2)].sort((a, b) => order.indexOf(a.slice(2).split(" ")[0]!) - order.indexOf(b.slice(2).split(" ")[0]!));
+  const note = (table.split("\n").at(-1) ?? "").replace(/^Medians of (\d+) alternating rounds/, `Medians of $1 alternating rounds on ${[...measured].join(", ")}`);
+  const merged = [...lines.slice(0, 2), ...rows, "", ...notes, note].join("\n");
+  writeFileSync(path, readme.replace(/<!-- bench:tcp -->[\s\S]*?<!-- \/bench:tcp -->/, `<!-- bench:tcp -->\n${merged}\n<!-- /bench:tcp -->`));
   console.log("README.md updated");
 }
