@@ -47,8 +47,19 @@ export {
   DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS,
 } from "./src/bytes/socket_options.ts";
 export type { TlsInfo } from "./src/bytes/raw_socket.ts";
+export { FrameError } from "./src/errors.ts";
+export type { FrameErrorCode } from "./src/errors.ts";
+export type { Codec, Decoder, Encoder } from "./src/codec/codec.ts";
+export { DecoderStream } from "./src/codec/decoder_stream.ts";
+export type { DecoderStreamOptions } from "./src/codec/decoder_stream.ts";
+export { EncoderStream } from "./src/codec/encoder_stream.ts";
+export { bytes } from "./src/codec/bytes.ts";
+export { DEFAULT_MAX_LINE_BYTES, lines } from "./src/codec/lines.ts";
+export type { LinesOptions } from "./src/codec/lines.ts";
 
 // ── For codec and adapter authors ─────────────────────────────────────────
+export { ReadBuffer } from "./src/codec/read_buffer.ts";
+export { DEFAULT_WRITE_BUFFER_BYTES, WriteBuffer } from "./src/codec/write_buffer.ts";
 export { SocketConn, DEFAULT_READABLE_HIGH_WATER_MARK, DEFAULT_WRITABLE_HIGH_WATER_MARK } from "./src/bytes/socket_conn.ts";
 export type { ReleasedSocket, SocketConnOptions } from "./src/bytes/socket_conn.ts";
 export type { RawSocket, RawSocketEvents } from "./src/bytes/raw_socket.ts";

@@ -70,3 +70,37 @@ export class NetError extends Error {
     this.code = code;
   }
 }
+
+/**
+ * The conditions a {@link FrameError} can report.
+ *
+ * | code | meaning |
+ * |---|---|
+ * | `frame-too-large` | a frame is longer than the codec's `maxFrameBytes` |
+ * | `unexpected-eof` | the stream ended in the middle of a frame |
+ * | `invalid-frame` | the bytes break the codec's format (a bad varint, a length that overflows, a bad header) |
+ * | `invalid-utf8` | a text frame is not valid UTF-8 |
+ * | `invalid-json` | a JSON frame does not parse |
+ */
+export type FrameErrorCode = "frame-too-large" | "unexpected-eof" | "invalid-frame" | "invalid-utf8" | "invalid-json";
+
+/**
+ * A byte stream that cannot be split into frames: the codec's limits or format
+ * are broken. Decoders throw it; a decoding stream errors with it and ends.
+ *
+ * @example
+ * ```ts
+ * import { FrameError, NetError } from "weft";
+ *
+ * const err = new FrameError("frame-too-large", "Cannot decode frame: 70000 bytes exceed maxFrameBytes 65536");
+ * console.assert(err instanceof NetError && err.code === "frame-too-large");
+ * ```
+ */
+export class FrameError extends NetError {
+  declare readonly code: FrameErrorCode;
+
+  constructor(code: FrameErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.name = "FrameError";
+  }
+}

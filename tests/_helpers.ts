@@ -159,3 +159,8 @@ export async function startPeer(name: string): Promise<{ port: number; stop(): v
     },
   };
 }
+
+/** A ReadableStream of `items` (ReadableStream.from, which the DOM typings lack). */
+export function streamOf<T>(items: Iterable<T>): ReadableStream<T> {
+  return (ReadableStream as unknown as { from(items: Iterable<T>): ReadableStream<T> }).from(items);
+}

@@ -1,0 +1,160 @@
+import { FrameError } from "../errors.ts";
+import type { Codec } from "./codec.ts";
+import type { ReadBuffer } from "./read_buffer.ts";
+import type { WriteBuffer } from "./write_buffer.ts";
+import { checkChoice, checkMaxFrameBytes, decodeUtf8 } from "./_text.ts";
+
+/** The longest line `lines()` accepts, without its terminator: tokio's LinesCodec has none, weft bounds it. */
+export const DEFAULT_MAX_LINE_BYTES = 64 * 1024;
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/** Options of {@link lines}. */
+export interface LinesOptions {
+  /** The longest line, in bytes, without its `\n` or `\r\n`. Default 64 KiB. */
+  maxFrameBytes?: number;
+  /**
+   * What a line over the limit does: `"error"` (default) ends the stream with
+   * a `frame-too-large` FrameError; `"skip"` yields that FrameError as one item,
+   * drops the line, and goes on from the next newline.
+   */
+  onOversize?: "error" | "skip";
+  /** Frames as strings (`"text"`, default; invalid UTF-8 is a FrameError) or as bytes. */
+  as?: "text" | "bytes";
+}
+
+/**
+ * Lines: frames end at `\n`, and a `\r` before it is dropped too. The last
+ * line may end with the stream instead.
+ *
+ * ```
+ *   "PING\r\n"  "SET a 1\n"  "QUIT"<EOF>
+ *    └ "PING"    └ "SET a 1"  └ "QUIT"
+ * ```
+ *
+ * Decoding finds each `\n` with one scan: a search that finds none
+ * remembers how far it went, and the next chunk is searched from there, so a
+ * long line costs one pass however it is split. Encoding appends `\n`; a line
+ * that contains `\n` or is longer than `maxFrameBytes` is refused (RangeError).
+ *
+ * @example Lines through a memory pipe
+ * ```ts
+ * import { DecoderStream, lines, memoryPipe } from "weft";
+ *
+ * const [a, b] = memoryPipe();
+ * const w = a.writable.getWriter();
+ * await w.write(new TextEncoder().encode("GET /\r\nHost: x\n"));
+ * await w.close();
+ * const got: string[] = [];
+ * for await (const line of b.readable.pipeThrough(new DecoderStream(lines()))) got.push(line);
+ * console.assert(got.join("|") === "GET /|Host: x");
+ * ```
+ */
+export function lines(options?: LinesOptions & { as?: "text"; onOversize?: "error" }): Codec<string>;
+export function lines(options: LinesOptions & { as: "bytes"; onOversize?: "error" }): Codec<Uint8Array>;
+export function lines(options: LinesOptions & { as?: "text"; onOversize: "skip" }): Codec<string | FrameError, string>;
+export function lines(options: LinesOptions & { as: "bytes"; onOversize: "skip" }): Codec<Uint8Array | FrameError, Uint8Array>;
+export function lines(options: LinesOptions = {}): Codec<unknown, string | Uint8Array> {
+  return new LinesCodec(options);
+}
+
+class LinesCodec implements Codec<unknown, string | Uint8Array> {
+  #max: number;
+  #skip: boolean;
+  #text: boolean;
+  #scanned = 0; // bytes at the front already searched for "\n"
+  #skipping = false; // inside an oversize line, dropping it
+
+  constructor(options: LinesOptions) {
+    if (typeof options !== "object" || options === null) throw new TypeError("Invalid lines() options: expected an object");
+    this.#max = checkMaxFrameBytes(options.maxFrameBytes, DEFAULT_MAX_LINE_BYTES);
+    this.#skip = checkChoice("onOversize", options.onOversize, ["error", "skip"], "error") === "skip";
+    this.#text = checkChoice("as", options.as, ["text", "bytes"], "text") === "text";
+  }
+
+  decode(src: ReadBuffer): unknown {
+    if (this.#skipping && !this.#resync(src)) return undefined;
+    const end = src.indexOf(LF, this.#scanned);
+    if (end === -1) {
+      this.#scanned = src.length;
+      // Held bytes stay within the limit plus one chunk: no "\n" yet and
+      // already too long means the line is over it, whatever follows.
+      if (src.length > this.#max + 1) return this.#oversize(src, src.length, false);
+      return undefined;
+    }
+    this.#scanned = 0;
+    const length = end > 0 && src.byteAt(end - 1) === CR ? end - 1 : end;
+    if (length > this.#max) return this.#oversize(src, length, true, end + 1);
+    const line = src.take(length);
+    src.skip(end + 1 - length);
+    return this.#frame(line);
+  }
+
+  decodeEof(src: ReadBuffer): unknown {
+    if (this.#skipping) {
+      src.skip(src.length);
+      this.#skipping = false;
+      return undefined;
+    }
+    if (src.length === 0) return undefined;
+    const last = this.decode(src);
+    if (last !== undefined) return last;
+    this.#scanned = 0;
+    const length = src.byteAt(src.length - 1) === CR ? src.length - 1 : src.length;
+    if (length > this.#max) return this.#oversize(src, length, true, src.length);
+    const line = src.take(length);
+    src.skip(src.length);
+    return this.#frame(line);
+  }
+
+  encode(item: string | Uint8Array, dst: WriteBuffer): void {
+    const start = dst.length;
+    if (typeof item === "string") {
+      if (item.includes("\n")) throw new RangeError("Cannot encode line: it contains \"\\n\"");
+      dst.writeUtf8(item);
+    } else if (item instanceof Uint8Array) {
+      if (item.includes(LF)) throw new RangeError("Cannot encode line: it contains \"\\n\"");
+      dst.write(item);
+    } else {
+      throw new TypeError(`Cannot encode line ${typeof item}: expected a string or a Uint8Array`);
+    }
+    const length = dst.length - start;
+    if (length > this.#max) {
+      throw new RangeError(`Cannot encode line: ${length} bytes exceed maxFrameBytes ${this.#max}`);
+    }
+    dst.writeByte(LF);
+  }
+
+  #frame(line: Uint8Array): unknown {
+    return this.#text ? decodeUtf8(line, "line") : line;
+  }
+
+  /** A line over the limit: the error, or in skip mode the error as an item and the line dropped. */
+  #oversize(src: ReadBuffer, length: number, complete: boolean, through = 0): FrameError {
+    const error = new FrameError(
+      "frame-too-large",
+      `Cannot decode line: ${complete ? "" : "more than "}${length} bytes exceed maxFrameBytes ${this.#max}`,
+    );
+    if (!this.#skip) throw error;
+    this.#scanned = 0;
+    if (complete) src.skip(through);
+    else {
+      src.skip(src.length);
+      this.#skipping = true;
+    }
+    return error;
+  }
+
+  /** Drops the rest of an oversize line; true once the next line starts. */
+  #resync(src: ReadBuffer): boolean {
+    const end = src.indexOf(LF);
+    if (end === -1) {
+      src.skip(src.length);
+      return false;
+    }
+    src.skip(end + 1);
+    this.#skipping = false;
+    return true;
+  }
+}

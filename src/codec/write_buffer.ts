@@ -1,0 +1,137 @@
+/** Bytes a WriteBuffer starts with: room for a burst of small frames. */
+export const DEFAULT_WRITE_BUFFER_BYTES = 16 * 1024;
+/** Capacity `clear()` gives back beyond, so that one huge frame does not pin its memory for good. */
+const RETAIN_BYTES = 1024 * 1024;
+
+const utf8 = new TextEncoder();
+
+/**
+ * One growable buffer that encoders append frames to. The framing engine
+ * encodes every frame written while a socket write is in flight into it, and
+ * sends the lot in one write; after the write, `clear()` makes it ready to
+ * reuse, with no allocation per frame.
+ *
+ * @example A length-prefixed frame, the length patched in after the body
+ * ```ts
+ * import { WriteBuffer } from "weft";
+ *
+ * const buf = new WriteBuffer();
+ * const at = buf.length;
+ * buf.writeUint(0, 2);               // room for a 2-byte length
+ * const n = buf.writeUtf8("hello");
+ * buf.setUint(at, n, 2);
+ * console.assert(buf.bytes().join() === "0,5,104,101,108,108,111");
+ * ```
+ */
+export class WriteBuffer {
+  #buf: Uint8Array;
+  #view: DataView;
+  #length = 0;
+  #initial: number;
+
+  constructor(initialBytes: number = DEFAULT_WRITE_BUFFER_BYTES) {
+    if (!Number.isInteger(initialBytes) || initialBytes < 1) {
+      throw new RangeError(`Invalid initialBytes ${initialBytes}: expected a positive integer`);
+    }
+    this.#initial = initialBytes;
+    this.#buf = new Uint8Array(initialBytes);
+    this.#view = new DataView(this.#buf.buffer);
+  }
+
+  /** Bytes written. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** The bytes written so far: a view, valid until the next write or `clear()`. */
+  bytes(): Uint8Array {
+    return this.#buf.subarray(0, this.#length);
+  }
+
+  /** Forgets what was written; the capacity is kept (up to 1 MiB) for the next frames. */
+  clear(): void {
+    this.#length = 0;
+    if (this.#buf.byteLength > RETAIN_BYTES) {
+      this.#buf = new Uint8Array(this.#initial);
+      this.#view = new DataView(this.#buf.buffer);
+    }
+  }
+
+  /** Makes room for `n` more bytes. */
+  reserve(n: number): void {
+    const need = this.#length + n;
+    if (need <= this.#buf.byteLength) return;
+    let size = this.#buf.byteLength * 2;
+    while (size < need) size *= 2;
+    const next = new Uint8Array(size);
+    next.set(this.#buf.subarray(0, this.#length));
+    this.#buf = next;
+    this.#view = new DataView(next.buffer);
+  }
+
+  /** Appends `bytes`. */
+  write(bytes: Uint8Array): void {
+    this.reserve(bytes.byteLength);
+    this.#buf.set(bytes, this.#length);
+    this.#length += bytes.byteLength;
+  }
+
+  /** Appends one byte. */
+  writeByte(byte: number): void {
+    this.reserve(1);
+    this.#buf[this.#length++] = byte;
+  }
+
+  /** Appends `text` as UTF-8; returns the byte count. */
+  writeUtf8(text: string): number {
+    // At most 3 bytes per UTF-16 unit; encodeInto writes in place, no temporary.
+    this.reserve(text.length * 3);
+    const { written } = utf8.encodeInto(text, this.#buf.subarray(this.#length));
+    this.#length += written;
+    return written;
+  }
+
+  /** Appends the unsigned integer `value` in `bytes` bytes (1, 2, 3, 4 or 8), big-endian unless `littleEndian`. */
+  writeUint(value: number, bytes: number, littleEndian = false): void {
+    this.reserve(bytes);
+    this.#length += bytes;
+    this.setUint(this.#length - bytes, value, bytes, littleEndian);
+  }
+
+  /** Overwrites `bytes` bytes at `at` (already written) with `value`: a length patched in after its frame. */
+  setUint(at: number, value: number, bytes: number, littleEndian = false): void {
+    if (!Number.isSafeInteger(value) || value < 0 || (bytes < 8 && value >= 2 ** (8 * bytes))) {
+      throw new RangeError(`Invalid value ${value}: it does not fit ${bytes} unsigned bytes`);
+    }
+    if (at < 0 || at + bytes > this.#length) throw new RangeError(`Invalid offset ${at} for ${bytes} bytes`);
+    const v = this.#view;
+    switch (bytes) {
+      case 1:
+        v.setUint8(at, value);
+        return;
+      case 2:
+        v.setUint16(at, value, littleEndian);
+        return;
+      case 4:
+        v.setUint32(at, value, littleEndian);
+        return;
+      case 8:
+        v.setBigUint64(at, BigInt(value), littleEndian);
+        return;
+      case 3: {
+        const hi = Math.floor(value / 65536);
+        const lo = value % 65536;
+        if (littleEndian) {
+          v.setUint16(at, lo, true);
+          v.setUint8(at + 2, hi);
+        } else {
+          v.setUint8(at, hi);
+          v.setUint16(at + 1, lo, false);
+        }
+        return;
+      }
+      default:
+        throw new RangeError(`Invalid byte count ${bytes}: expected 1, 2, 3, 4 or 8`);
+    }
+  }
+}
