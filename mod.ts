@@ -52,6 +52,7 @@ export type { FrameErrorCode } from "./src/errors.ts";
 export type { Codec, Decoder, Encoder } from "./src/codec/codec.ts";
 export { DecoderStream } from "./src/codec/decoder_stream.ts";
 export type { DecoderStreamOptions } from "./src/codec/decoder_stream.ts";
+export { BatchDecoderStream } from "./src/codec/batch_decoder_stream.ts";
 export { EncoderStream } from "./src/codec/encoder_stream.ts";
 export { bytes } from "./src/codec/bytes.ts";
 export { DEFAULT_MAX_LINE_BYTES, lines } from "./src/codec/lines.ts";
