@@ -6,18 +6,18 @@
  * `pipeTo`, `pipeThrough`, `tee`, `new Response()` and BYOB readers work
  * through the platform's machinery (its `pull` takes from the queue, or fills
  * a BYOB reader's buffer; the stream's own queue stays empty, high-water mark
- * 0). Its default reader, though, is a {@link ConnReader}: a genuine
- * `ReadableStreamDefaultReader` subclass whose `read()` takes a chunk straight
- * from the queue, or waits for the socket's next one, with one promise per
- * read and no generic stream algorithms in between. That is what keeps a read
- * per message near the cost of the runtime's own socket API (the generic path
- * costs three times as much on Node and Deno).
+ * 0). Its default reader, though, takes the short cut of a FastReadable
+ * (see _fast_streams.ts): `read()` takes a chunk straight from the queue, or
+ * waits for the socket's next one, with one promise per read. That is what
+ * keeps a read per message near the cost of the runtime's own socket API.
  *
  * An adapter whose runtime reads into one reused buffer (Deno) delivers
  * *borrowed* chunks, valid only during the call: they are copied only where
  * they are kept, and a waiting BYOB read gets the bytes copied straight into
  * its own buffer, so bulk transfers need no allocation per read.
  */
+
+import { DONE, FastReadable, type FastSource, type ReadResult } from "./_fast_streams.ts";
 
 /** What the read side asks of its owner. */
 export interface ReadHooks {
@@ -31,13 +31,9 @@ export interface ReadHooks {
   ended(): void;
 }
 
-/** A read's result, in the shape every runtime's stream typings accept. */
-type ReadResult = { done: false; value: Uint8Array } | { done: true; value: undefined };
-
-const DONE: ReadResult = Object.freeze({ done: true, value: undefined });
 
 /** The queue and state of a socket's incoming bytes. For SocketConn. */
-export class ReadSide {
+export class ReadSide implements FastSource<Uint8Array> {
   readonly readable: ReadableStream<Uint8Array>;
   readAhead: boolean;
   #hooks: ReadHooks;
@@ -50,12 +46,12 @@ export class ReadSide {
   #bytes = 0;
   #paused = true;
   #pullWaits = false; // the stream's pull() waits for a chunk
-  // A ConnReader's read() waiting for a chunk: its promise's functions, kept
+  // The default reader's read() waiting for a chunk: its promise's functions, kept
   // in two fields and captured by one executor bound once, so that a read
   // that waits allocates nothing but its promise.
-  #resolve: ((result: ReadResult) => void) | undefined;
+  #resolve: ((result: ReadResult<Uint8Array>) => void) | undefined;
   #reject: ((error: unknown) => void) | undefined;
-  #capture = (resolve: (result: ReadResult) => void, reject: (error: unknown) => void): void => {
+  #capture = (resolve: (result: ReadResult<Uint8Array>) => void, reject: (error: unknown) => void): void => {
     this.#resolve = resolve;
     this.#reject = reject;
   };
@@ -70,7 +66,7 @@ export class ReadSide {
     this.#hooks = hooks;
     this.readAhead = readAhead;
     this.#highWaterMark = highWaterMark;
-    this.readable = new ConnReadable(
+    this.readable = new FastReadable<Uint8Array>(
       {
         type: "bytes",
         start: (c: ReadableByteStreamController) => {
@@ -79,6 +75,7 @@ export class ReadSide {
         pull: () => this.#pull(),
         cancel: () => this.#cancel(),
       },
+      { highWaterMark: 0 },
       this,
     );
   }
@@ -119,7 +116,7 @@ export class ReadSide {
     if (this.#done || chunk.byteLength === 0) return; // cancelled: read and discard
     const resolve = this.#resolve;
     if (resolve !== undefined) {
-      // Fast path: a ConnReader waits, so the chunk goes straight to it.
+      // Fast path: the default reader waits, so the chunk goes straight to it.
       this.#resolve = this.#reject = undefined;
       resolve({ done: false, value: borrowed ? chunk.slice() : chunk });
       if (!this.readAhead) this.#pause();
@@ -144,7 +141,7 @@ export class ReadSide {
     this.#keep(chunk, borrowed);
   }
 
-  /** A waiting BYOB reader's buffer, for a read to fill directly; see {@link RawSocketEvents.target}. */
+  /** A waiting BYOB reader's buffer, for a read to fill directly (RawSocketEvents.target). */
   target(): Uint8Array | undefined {
     if (!this.#pullWaits || this.#done) return undefined;
     return (this.#rc.byobRequest?.view as Uint8Array | undefined) ?? undefined;
@@ -208,10 +205,10 @@ export class ReadSide {
     this.#resume();
   }
 
-  // ── the reader's side ───────────────────────────────────────────────────
+  // ── the default reader's side (FastSource) ──────────────────────────────
 
-  /** ConnReader.read(): a chunk, the end, or the stored error. */
-  read(): Promise<ReadResult> {
+  /** The default reader's read(): a chunk, the end, or the stored error. */
+  read(): Promise<ReadResult<Uint8Array>> {
     if (this.#done) return this.#failed ? Promise.reject(this.#storedError) : Promise.resolve(DONE);
     const chunk = this.#shift();
     if (chunk !== undefined) {
@@ -224,12 +221,12 @@ export class ReadSide {
       this.#finish();
       return this.#failed ? Promise.reject(this.#storedError) : Promise.resolve(DONE);
     }
-    const waiting = new Promise<ReadResult>(this.#capture);
+    const waiting = new Promise<ReadResult<Uint8Array>>(this.#capture);
     this.#resume();
     return waiting;
   }
 
-  /** ConnReader.releaseLock(): a pending read fails as the spec says. */
+  /** The default reader's releaseLock(): a pending read fails as the spec says. */
   release(): void {
     const reject = this.#reject;
     if (reject === undefined) return;
@@ -351,82 +348,6 @@ function transferable(chunk: Uint8Array, borrowed: boolean): Uint8Array<ArrayBuf
     return chunk.slice() as Uint8Array<ArrayBuffer>;
   }
   return chunk as Uint8Array<ArrayBuffer>;
-}
-
-/** A byte ReadableStream whose default reader is a {@link ConnReader}. */
-class ConnReadable extends ReadableStream<Uint8Array> {
-  #side: ReadSide;
-
-  constructor(source: UnderlyingByteSource, side: ReadSide) {
-    // The byte-source overload, typed as the stream of Uint8Array it is.
-    super(source as unknown as UnderlyingDefaultSource<Uint8Array>, { highWaterMark: 0 });
-    this.#side = side;
-  }
-
-  override getReader(options: { mode: "byob" }): ReadableStreamBYOBReader;
-  override getReader(options?: ReadableStreamGetReaderOptions): ReadableStreamDefaultReader<Uint8Array>;
-  override getReader(options?: ReadableStreamGetReaderOptions): ReadableStreamReader<Uint8Array> {
-    if (options?.mode !== undefined) return super.getReader(options as { mode: "byob" });
-    return new ConnReader(this, this.#side);
-  }
-
-  override values(options?: { preventCancel?: boolean }): ReadableStreamAsyncIterator<Uint8Array> {
-    return iterate(this.getReader(), options?.preventCancel ?? false) as unknown as ReadableStreamAsyncIterator<Uint8Array>;
-  }
-
-  override [Symbol.asyncIterator](options?: { preventCancel?: boolean }): ReadableStreamAsyncIterator<Uint8Array> {
-    return this.values(options);
-  }
-}
-
-/** Async iteration over a reader, with the spec's cancel-on-break and release-on-end. */
-async function* iterate(reader: ReadableStreamDefaultReader<Uint8Array>, preventCancel: boolean): AsyncGenerator<Uint8Array, undefined> {
-  let finished = false;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) {
-        finished = true;
-        return undefined;
-      }
-      yield value;
-    }
-  } catch (error) {
-    finished = true;
-    throw error;
-  } finally {
-    if (!finished && !preventCancel) await reader.cancel();
-    reader.releaseLock();
-  }
-}
-
-/**
- * The default reader of a connection's readable: a real
- * `ReadableStreamDefaultReader` (it locks the stream, and `closed` and
- * `cancel()` are the platform's), whose `read()` takes from the socket's queue
- * directly.
- */
-class ConnReader extends ReadableStreamDefaultReader<Uint8Array> {
-  #side: ReadSide;
-  #released = false;
-
-  constructor(stream: ReadableStream<Uint8Array>, side: ReadSide) {
-    super(stream);
-    this.#side = side;
-  }
-
-  override read(): Promise<ReadResult> {
-    if (this.#released) return Promise.reject(new TypeError("Cannot read: the reader was released"));
-    return this.#side.read();
-  }
-
-  override releaseLock(): void {
-    if (!this.#released) {
-      this.#released = true;
-      this.#side.release();
-    }
-    super.releaseLock();
-  }
 }
 
 function concat(chunks: (Uint8Array | undefined)[], from: number, total: number): Uint8Array {

@@ -3,13 +3,15 @@
  *
  * Like the read side, it has two ways in. The `writable` is a real
  * `WritableStream` whose sink hands each chunk to the raw socket, so `pipeTo`
- * and `pipeThrough` work through the platform. Its default writer, though, is a
- * {@link ConnWriter}: a genuine `WritableStreamDefaultWriter` subclass whose
- * `write()` hands the chunk to the socket at once when nothing is queued, and
+ * and `pipeThrough` work through the platform. Its default writer, though,
+ * takes the short cut of a FastWritable (see _fast_streams.ts): `write()`
+ * hands the chunk to the socket at once when nothing is queued, and
  * returns an already-settled promise when the runtime took every byte; only
  * when the socket pushes back are chunks queued, up to the high-water mark,
  * with `ready` and `desiredSize` telling the truth about it.
  */
+
+import { FastWritable, type FastTarget, RESOLVED, rejected } from "./_fast_streams.ts";
 
 /** What the write side asks of its owner. */
 export interface WriteHooks {
@@ -29,16 +31,9 @@ interface Pending {
   reject(error: unknown): void;
 }
 
-const RESOLVED = Promise.resolve();
-
-function rejected(error: unknown): Promise<never> {
-  const p = Promise.reject(error);
-  p.catch(() => {});
-  return p;
-}
 
 /** The queue and state of a socket's outgoing bytes. For SocketConn. */
-export class WriteSide {
+export class WriteSide implements FastTarget<Uint8Array> {
   readonly writable: WritableStream<Uint8Array>;
   #hooks: WriteHooks;
   #highWaterMark: number;
@@ -55,7 +50,7 @@ export class WriteSide {
   constructor(hooks: WriteHooks, highWaterMark: number) {
     this.#hooks = hooks;
     this.#highWaterMark = highWaterMark;
-    this.writable = new ConnWritable(
+    this.writable = new FastWritable<Uint8Array>(
       {
         start: (c) => {
           this.#wc = c;
@@ -65,7 +60,7 @@ export class WriteSide {
             throw new TypeError(`Cannot write ${describe(chunk)}: expected a Uint8Array`);
           }
           if (chunk.byteLength === 0) return;
-          // Bytes a released ConnWriter left queued go first.
+          // Bytes a released default writer left queued go first.
           if (this.#busy || this.#queue.length > 0) {
             return new Promise<void>((r) => this.#idle.push(r)).then(() => this.#send(chunk));
           }
@@ -74,7 +69,7 @@ export class WriteSide {
         close: () => hooks.close(),
         abort: (reason) => hooks.abort(reason),
       },
-      highWaterMark,
+      { highWaterMark, size: (chunk) => (chunk instanceof Uint8Array ? chunk.byteLength : 0) },
       this,
     );
   }
@@ -105,7 +100,7 @@ export class WriteSide {
 
   // ── the writer's side ──────────────────────────────────────────────────
 
-  /** ConnWriter.write(). */
+  /** the default writer's write(). */
   write(chunk: Uint8Array): Promise<void> {
     if (this.#failed) return rejected(this.#error);
     if (this.#closing) return rejected(new TypeError("Cannot write: the writable is closing or closed"));
@@ -125,7 +120,7 @@ export class WriteSide {
     });
   }
 
-  /** ConnWriter.ready. */
+  /** the default writer's ready. */
   get ready(): Promise<void> {
     if (this.#failed) return rejected(this.#error);
     if (this.#bytes < this.#highWaterMark) return RESOLVED;
@@ -142,14 +137,14 @@ export class WriteSide {
     return this.#ready.promise;
   }
 
-  /** ConnWriter.desiredSize. */
+  /** the default writer's desiredSize. */
   get desiredSize(): number | null {
     if (this.#failed) return null;
     if (this.#closing) return 0;
     return this.#highWaterMark - this.#bytes;
   }
 
-  /** ConnWriter.close(): waits for the queue, then closes the platform stream (which sends FIN). */
+  /** the default writer's close(): waits for the queue, then closes the platform stream (which sends FIN). */
   async closing(): Promise<void> {
     if (this.#failed) throw this.#error;
     if (this.#closing) throw new TypeError("Cannot close: the writable is closing or closed");
@@ -209,62 +204,6 @@ export class WriteSide {
     const idle = this.#idle;
     this.#idle = [];
     for (const wake of idle) wake();
-  }
-}
-
-/** A WritableStream whose default writer is a {@link ConnWriter}. */
-class ConnWritable extends WritableStream<Uint8Array> {
-  #side: WriteSide;
-
-  constructor(sink: UnderlyingSink<Uint8Array>, highWaterMark: number, side: WriteSide) {
-    super(sink, { highWaterMark, size: (chunk) => (chunk instanceof Uint8Array ? chunk.byteLength : 0) });
-    this.#side = side;
-  }
-
-  override getWriter(): WritableStreamDefaultWriter<Uint8Array> {
-    return new ConnWriter(this, this.#side);
-  }
-}
-
-/**
- * The default writer of a connection's writable: a real
- * `WritableStreamDefaultWriter` (it locks the stream; `closed`, `abort()` and
- * the final close are the platform's), whose `write()`, `ready` and
- * `desiredSize` go straight to the socket's queue.
- */
-class ConnWriter extends WritableStreamDefaultWriter<Uint8Array> {
-  #side: WriteSide;
-  #released = false;
-
-  constructor(stream: WritableStream<Uint8Array>, side: WriteSide) {
-    super(stream);
-    this.#side = side;
-  }
-
-  override write(chunk: Uint8Array): Promise<void> {
-    if (this.#released) return rejected(new TypeError("Cannot write: the writer was released"));
-    return this.#side.write(chunk);
-  }
-
-  override get ready(): Promise<void> {
-    if (this.#released) return rejected(new TypeError("The writer was released"));
-    return this.#side.ready;
-  }
-
-  override get desiredSize(): number | null {
-    if (this.#released) throw new TypeError("The writer was released");
-    return this.#side.desiredSize;
-  }
-
-  override async close(): Promise<void> {
-    if (this.#released) throw new TypeError("Cannot close: the writer was released");
-    await this.#side.closing();
-    return super.close();
-  }
-
-  override releaseLock(): void {
-    this.#released = true;
-    super.releaseLock();
   }
 }
 
