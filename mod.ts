@@ -57,6 +57,10 @@ export { EncoderStream } from "./src/codec/encoder_stream.ts";
 export { bytes } from "./src/codec/bytes.ts";
 export { DEFAULT_MAX_LINE_BYTES, lines } from "./src/codec/lines.ts";
 export type { LinesOptions } from "./src/codec/lines.ts";
+export { DEFAULT_MAX_BUFFERED_WRITE_BYTES, framed } from "./src/transport/framed.ts";
+export type { Framed, FramedOptions, FramedParts } from "./src/transport/framed.ts";
+export { DEFAULT_HANDSHAKE_LINE_BYTES, Handshake, handshake } from "./src/transport/handshake.ts";
+export type { HandshakeParts } from "./src/transport/handshake.ts";
 
 // ── For codec and adapter authors ─────────────────────────────────────────
 export { ReadBuffer } from "./src/codec/read_buffer.ts";

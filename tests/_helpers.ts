@@ -139,10 +139,20 @@ export function hasIpv6(): boolean {
 export const nodeBin = process.env.WEFT_NODE ?? "node";
 
 /** Starts `tests/peers/<name>` under Node; resolves with the port it prints and a stop function. */
-export async function startPeer(name: string): Promise<{ port: number; stop(): void }> {
+export function startPeer(name: string): Promise<{ port: number; stop(): void }> {
+  return startNode([new URL(`./peers/${name}`, import.meta.url).pathname]);
+}
+
+/**
+ * Starts a program under the machine's Node (a `.ts` file through tsx), as a
+ * peer for a runtime that cannot play that part itself. It must print its
+ * port on the first line of stdout and exit when its stdin closes.
+ */
+export async function startNode(args: string[]): Promise<{ port: number; stop(): void }> {
   const { spawn } = await import("node:child_process");
-  const script = new URL(`./peers/${name}`, import.meta.url).pathname;
-  const child = spawn(nodeBin, [script], { stdio: ["pipe", "pipe", "inherit"] });
+  const root = new URL("../", import.meta.url).pathname;
+  const argv = args[0]!.endsWith(".ts") ? ["--import", "tsx", ...args] : args;
+  const child = spawn(nodeBin, argv, { cwd: root, stdio: ["pipe", "pipe", "inherit"] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = "";
     child.stdout!.on("data", (d: Uint8Array) => {
@@ -150,7 +160,7 @@ export async function startPeer(name: string): Promise<{ port: number; stop(): v
       if (out.includes("\n")) resolve(Number(out.trim()));
     });
     child.on("error", reject);
-    child.on("exit", (code: number) => reject(new Error(`peer ${name} exited with ${code}`)));
+    child.on("exit", (code: number) => reject(new Error(`peer ${args.join(" ")} exited with ${code}`)));
   });
   return {
     port,

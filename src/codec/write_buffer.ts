@@ -57,6 +57,14 @@ export class WriteBuffer {
     }
   }
 
+  /** Drops what was written after the first `length` bytes (undoes a frame an encoder gave up on). */
+  truncate(length: number): void {
+    if (!Number.isInteger(length) || length < 0 || length > this.#length) {
+      throw new RangeError(`Invalid length ${length}: the buffer holds ${this.#length} bytes`);
+    }
+    this.#length = length;
+  }
+
   /** Makes room for `n` more bytes. */
   reserve(n: number): void {
     const need = this.#length + n;

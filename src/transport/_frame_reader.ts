@@ -1,0 +1,161 @@
+import { NetError } from "../errors.ts";
+import type { Conn } from "../bytes/conn.ts";
+import { DONE, type FastSource, type ReadResult, rejected } from "../bytes/_fast_streams.ts";
+import type { Decoder } from "../codec/codec.ts";
+import { ReadBuffer } from "../codec/read_buffer.ts";
+import { decodeAll, decodeRest } from "../codec/_frames.ts";
+
+/**
+ * The reading engine of framed(): a connection's chunks, a ReadBuffer and a
+ * decoder. Frames are decoded on demand, one per read, so that the bytes
+ * after the frame that asks for a protocol switch stay undecoded and go to
+ * `parts()` as leftover; batches decode every frame a chunk completes.
+ */
+export class FrameReader<T> implements FastSource<T> {
+  readonly src = new ReadBuffer();
+  #conn: Conn;
+  #decoder: Decoder<T>;
+  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #mode: "frames" | "batches" | undefined;
+  #eof = false; // the conn's readable ended
+  #tail: T[] | undefined; // frames decoded at the end of the stream, not yet read
+  #error: unknown = undefined; // reported once the frames before it are read
+  #failed = false;
+  #released = false;
+  #pending: Promise<unknown> | undefined; // a chunk read in flight
+
+  constructor(conn: Conn, decoder: Decoder<T>, leftover: Uint8Array | undefined) {
+    this.#conn = conn;
+    this.#decoder = decoder;
+    if (leftover !== undefined) this.src.push(leftover);
+  }
+
+  /** One frame, the end, or the stream's error. The default reader of `readable` calls it directly. */
+  read(): Promise<ReadResult<T>> {
+    const stop = this.#claim("frames");
+    if (stop !== undefined) return stop;
+    if (!this.#eof) {
+      // Fast path: the next frame is already in the buffer.
+      let frame: T | undefined;
+      try {
+        frame = this.#decoder.decode(this.src);
+      } catch (error) {
+        return this.#fail(error);
+      }
+      if (frame !== undefined) return Promise.resolve({ done: false, value: frame });
+      return this.#readMore().then(() => this.read());
+    }
+    return this.#fromTail();
+  }
+
+  /** Every frame the next chunk (or the buffer) completes; `undefined` at the end. */
+  async readBatch(): Promise<T[] | undefined> {
+    for (;;) {
+      const stop = this.#claim("batches");
+      if (stop !== undefined) {
+        await stop; // rejects: handed over, or the other mode is in use
+        return undefined;
+      }
+      if (this.#eof) {
+        const tail = this.#tail ?? [];
+        this.#tail = [];
+        if (tail.length > 0) return tail;
+        if (this.#failed) throw this.#error;
+        return undefined;
+      }
+      const frames: T[] = [];
+      try {
+        decodeAll(this.#decoder, this.src, frames);
+      } catch (error) {
+        this.#error = error;
+        this.#failed = true;
+        this.#eof = true;
+        this.#tail = frames;
+        continue;
+      }
+      if (frames.length > 0) return frames;
+      await this.#readMore();
+    }
+  }
+
+  release(): void {
+    // The default reader of `readable` was released; nothing waits on our side.
+  }
+
+  /** Stops reading for good, releasing the conn's reader; returns the bytes not decoded. */
+  detach(): Uint8Array {
+    this.#released = true;
+    this.#reader?.releaseLock();
+    this.#reader = undefined;
+    return this.src.takeAll();
+  }
+
+  /** Cancels the conn's readable (the frames' reader went away). */
+  async cancel(reason: unknown): Promise<void> {
+    this.#released = true;
+    if (this.#reader) await this.#reader.cancel(reason);
+    else await this.#conn.readable.cancel(reason);
+  }
+
+  /** Whether a chunk read is in flight. */
+  get busy(): boolean {
+    return this.#pending !== undefined;
+  }
+
+  #claim(mode: "frames" | "batches"): Promise<ReadResult<T>> | undefined {
+    if (this.#released) return rejected(new NetError("closed", "Cannot read frames: the connection was handed over with parts()"));
+    if (this.#mode === undefined) this.#mode = mode;
+    else if (this.#mode !== mode) {
+      return rejected(new TypeError("Cannot read: readable and batches share one decoder; read from only one of them"));
+    }
+    return undefined;
+  }
+
+  /** Reads one chunk into the buffer; at the end, decodes what is left. */
+  #readMore(): Promise<unknown> {
+    this.#pending ??= (async () => {
+      try {
+        this.#reader ??= this.#conn.readable.getReader();
+        const { value, done } = await this.#reader.read();
+        if (done) this.#end();
+        else this.src.push(value);
+      } catch (error) {
+        if (this.#released) return; // handed over: the read was given up on purpose
+        this.#eof = true;
+        this.#tail = [];
+        this.#error = error;
+        this.#failed = true;
+      } finally {
+        this.#pending = undefined;
+      }
+    })();
+    return this.#pending;
+  }
+
+  #end(): void {
+    this.#eof = true;
+    const tail: T[] = [];
+    try {
+      decodeRest(this.#decoder, this.src, tail);
+    } catch (error) {
+      this.#error = error;
+      this.#failed = true;
+    }
+    this.#tail = tail;
+  }
+
+  #fromTail(): Promise<ReadResult<T>> {
+    const tail = this.#tail;
+    if (tail !== undefined && tail.length > 0) return Promise.resolve({ done: false, value: tail.shift()! });
+    if (this.#failed) return rejected(this.#error);
+    return Promise.resolve(DONE);
+  }
+
+  #fail(error: unknown): Promise<never> {
+    this.#eof = true;
+    this.#tail = [];
+    this.#error = error;
+    this.#failed = true;
+    return rejected(error);
+  }
+}
