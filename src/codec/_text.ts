@@ -13,11 +13,7 @@ export function decodeUtf8(bytes: Uint8Array, codec: string): string {
 
 /** Checks a `maxFrameBytes` option: a positive integer of bytes. */
 export function checkMaxFrameBytes(value: unknown, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`Invalid maxFrameBytes ${String(value)}: expected a positive integer of bytes`);
-  }
-  return value;
+  return checkInteger("maxFrameBytes", value, "positive", fallback);
 }
 
 /** Checks an option that takes one of `choices`. */
@@ -27,4 +23,32 @@ export function checkChoice<T extends string>(name: string, value: unknown, choi
     throw new TypeError(`Invalid ${name} ${JSON.stringify(value)}: expected ${choices.map((c) => `"${c}"`).join(" or ")}`);
   }
   return value as T;
+}
+
+const INTEGER_RANGES = {
+  any: "an integer",
+  "non-negative": "a non-negative integer",
+  positive: "a positive integer",
+} as const;
+
+/**
+ * Checks an option that counts bytes: a safe integer in `range` (else a
+ * RangeError; not a number, a TypeError). Without a `fallback` the option is
+ * required.
+ */
+export function checkInteger(name: string, value: unknown, range: keyof typeof INTEGER_RANGES, fallback?: number): number {
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (typeof value !== "number") throw new TypeError(`Invalid ${name} ${show(value)}: expected ${INTEGER_RANGES[range]} of bytes`);
+  if (
+    !Number.isSafeInteger(value) ||
+    (range === "non-negative" && value < 0) || (range === "positive" && value < 1)
+  ) {
+    throw new RangeError(`Invalid ${name} ${show(value)}: expected ${INTEGER_RANGES[range]} of bytes`);
+  }
+  return value;
+}
+
+/** An option's value for a message: strings quoted, so that "4" and 4 differ. */
+export function show(value: unknown): string {
+  return typeof value === "string" ? JSON.stringify(value) : String(value);
 }
