@@ -9,15 +9,11 @@ import type { Adapter } from "../mod.ts";
 import { alternate } from "./_stats.ts";
 import { discard, echo, pingpong, type Variant } from "./_scenarios.ts";
 import { weftVariant } from "./_weft.ts";
+import { arg, runtime, version } from "./_worker.ts";
 
-const g = globalThis as { Deno?: { version: { deno: string } }; Bun?: { version: string } };
-const runtime = g.Deno ? "deno" : g.Bun ? "bun" : "node";
-const version = g.Deno ? g.Deno.version.deno : g.Bun ? g.Bun.version : process.versions.node;
-
-const arg = (name: string, fallback: string) =>
-  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
 const rounds = Number(arg("rounds", "5"));
-const totalBytes = Math.round(Number(arg("gib", "1")) * 1024 ** 3);
+// Whole 64 KiB chunks: the servers count bytes to know when a run is over.
+const totalBytes = Math.max(1, Math.round((Number(arg("gib", "1")) * 1024 ** 3) / 65536)) * 65536;
 const scenarios = arg("scenarios", "discard,echo,pingpong").split(",");
 const conns = Number(arg("conns", "50"));
 const roundTrips = Number(arg("trips", "100000"));

@@ -8,6 +8,11 @@ import type { ReadBuffer } from "./read_buffer.ts";
  * where the last one ended, so a chunk's frames cost one scan of it.
  */
 export function decodeAll<T>(decoder: Decoder<T>, src: ReadBuffer, out: T[]): number {
+  if (decoder.decodeMany !== undefined) {
+    const before = out.length;
+    decoder.decodeMany(src, out);
+    return out.length - before;
+  }
   let n = 0;
   for (let frame = decoder.decode(src); frame !== undefined; frame = decoder.decode(src)) {
     out.push(frame);

@@ -37,6 +37,15 @@ export interface Decoder<T> {
    * over are an `unexpected-eof` FrameError.
    */
   decodeEof?(src: ReadBuffer): T | undefined;
+  /**
+   * Optional, for speed: appends every frame `src` holds to `out`, exactly
+   * the frames repeated `decode` calls would give (and throws as they would,
+   * after appending the frames before the corrupt one). DecoderStream, the
+   * batches of framed() and the dispatchers use it when it is there; a codec
+   * implements it to run one tight loop over a chunk instead of a call per
+   * frame.
+   */
+  decodeMany?(src: ReadBuffer, out: T[]): void;
 }
 
 /**

@@ -1,6 +1,5 @@
 import type { Decoder } from "./codec.ts";
-import { ReadBuffer } from "./read_buffer.ts";
-import { decodeAll, decodeRest } from "./_frames.ts";
+import { decodingStream } from "./_frame_queue.ts";
 
 /** Options of {@link DecoderStream}. */
 export interface DecoderStreamOptions {
@@ -11,9 +10,15 @@ export interface DecoderStreamOptions {
 /**
  * A `TransformStream` from bytes to frames with any {@link Decoder}: pipe a
  * connection (or any byte stream) through it. Every frame a chunk holds is
- * decoded in one pass and enqueued; a corrupt stream errors both sides with
- * the decoder's `FrameError`; at the end, `decodeEof` says what the bytes left
- * over mean.
+ * decoded in one pass; a corrupt stream errors the writable side with the
+ * decoder's `FrameError`, and the readable side with it once the frames
+ * before it are read; at the end, `decodeEof` says what the bytes left over
+ * mean.
+ *
+ * Its `readable` is a real `ReadableStream` whose default reader takes each
+ * frame straight from the decoded queue, one resolved promise per read:
+ * about twice as cheap per frame as a TransformStream that enqueues every
+ * frame. For one read per chunk of bytes, see {@link BatchDecoderStream}.
  *
  * @example Lines from a byte stream
  * ```ts
@@ -26,34 +31,22 @@ export interface DecoderStreamOptions {
  * ```
  */
 export class DecoderStream<T> extends TransformStream<Uint8Array, T> {
+  #readable: ReadableStream<T>;
+
   constructor(decoder: Decoder<T>, options: DecoderStreamOptions = {}) {
-    const src = new ReadBuffer();
-    const frames: T[] = [];
-    const flushTo = (controller: TransformStreamDefaultController<T>) => {
-      for (let i = 0; i < frames.length; i++) controller.enqueue(frames[i]!);
-      frames.length = 0;
-    };
-    super(
-      {
-        transform(chunk, controller) {
-          src.push(chunk);
-          try {
-            decodeAll(decoder, src, frames);
-          } finally {
-            // Frames before a corrupt one are still delivered, then the error.
-            flushTo(controller);
-          }
-        },
-        flush(controller) {
-          try {
-            decodeRest(decoder, src, frames);
-          } finally {
-            flushTo(controller);
-          }
-        },
-      },
-      undefined,
-      { highWaterMark: options.readableHighWaterMark ?? 16 },
-    );
+    const highWaterMark = options.readableHighWaterMark ?? 16;
+    if (!Number.isSafeInteger(highWaterMark) || highWaterMark < 1) {
+      throw new RangeError(`Invalid readableHighWaterMark ${String(highWaterMark)}: expected a positive integer of frames`);
+    }
+    const { transformer, readable } = decodingStream<T, T>(decoder, highWaterMark, false);
+    // The platform's own readable side is never read: a high-water mark of 1
+    // keeps it from holding back the writable side.
+    super(transformer as Transformer<Uint8Array, T>, { highWaterMark: 1 }, { highWaterMark: 1 });
+    this.#readable = readable;
+  }
+
+  /** The frames. */
+  override get readable(): ReadableStream<T> {
+    return this.#readable;
   }
 }

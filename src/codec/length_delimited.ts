@@ -136,9 +136,16 @@ class LengthDelimitedCodec implements Codec<Uint8Array> {
       return undefined;
     }
     this.#total = -1;
-    if (this.#skip !== 0) src.skip(this.#skip);
     // A view of the chunk when the frame sits in one.
-    return src.take(total - this.#skip);
+    return src.takeAfter(this.#skip, total - this.#skip);
+  }
+
+  decodeMany(src: ReadBuffer, out: Uint8Array[]): void {
+    for (let frame = this.decode(src); frame !== undefined; frame = this.decode(src)) {
+      out.push(frame);
+      // The frames after it that lie whole in the first chunk, in one loop.
+      if (this.#fieldBytes !== 8) this.#run(src, out);
+    }
   }
 
   encode(item: Uint8Array, dst: WriteBuffer): void {
@@ -161,11 +168,48 @@ class LengthDelimitedCodec implements Codec<Uint8Array> {
     dst.write(item);
   }
 
+  /** Frames whole in the first chunk, read from it directly; stops before any other. */
+  #run(src: ReadBuffer, out: Uint8Array[]): void {
+    const chunk = src.peekChunk();
+    if (chunk === undefined) return;
+    const header = this.#header;
+    const skip = this.#skip;
+    let at = 0;
+    try {
+      while (at + header <= chunk.length) {
+        const total = this.#checked(this.#field(chunk, at + this.#offset) + this.#adjustment);
+        if (at + total > chunk.length) break;
+        out.push(chunk.subarray(at + skip, at + total));
+        at += total;
+      }
+    } finally {
+      src.skip(at);
+    }
+  }
+
+  /** The length field (of 1 to 4 bytes) at `at` in `bytes`. */
+  #field(bytes: Uint8Array, at: number): number {
+    const n = this.#fieldBytes;
+    if (!this.#littleEndian) {
+      if (n === 4) return bytes[at]! * 0x1000000 + ((bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!);
+      let value = 0;
+      for (let i = 0; i < n; i++) value = value * 256 + bytes[at + i]!;
+      return value;
+    }
+    let value = 0;
+    for (let i = n - 1; i >= 0; i--) value = value * 256 + bytes[at + i]!;
+    return value;
+  }
+
   /** The wire size of the frame whose header `src` holds, checked against the format and the limit. */
   #frameBytes(src: ReadBuffer): number {
-    const after = this.#fieldBytes === 8
-      ? this.#after64(src)
-      : src.uint(this.#offset, this.#fieldBytes, this.#littleEndian) + this.#adjustment;
+    return this.#checked(
+      this.#fieldBytes === 8 ? this.#after64(src) : src.uint(this.#offset, this.#fieldBytes, this.#littleEndian) + this.#adjustment,
+    );
+  }
+
+  /** The wire size of a frame with `after` bytes after its length field, checked against the format and the limit. */
+  #checked(after: number): number {
     if (after < 0) {
       throw new FrameError(
         "invalid-frame",

@@ -169,6 +169,23 @@ export class ReadBuffer {
     return this.take(first.length - this.#offset);
   }
 
+  /**
+   * Drops `skip` bytes, then takes `n`: a frame behind its header in one step
+   * (a view when both lie in the first chunk, else as `skip()` and `take()`).
+   */
+  takeAfter(skip: number, n: number): Uint8Array {
+    const first = this.#chunks[this.#head];
+    const start = this.#offset + skip;
+    const end = start + n;
+    if (first !== undefined && skip >= 0 && n >= 0 && end < first.length) {
+      this.#offset = end;
+      this.#length -= skip + n;
+      return first.subarray(start, end);
+    }
+    this.skip(skip);
+    return this.take(n);
+  }
+
   /** Takes everything held: the leftover of a protocol switch. */
   takeAll(): Uint8Array {
     return this.take(this.#length);
@@ -185,6 +202,10 @@ export class ReadBuffer {
     if (first !== undefined && at >= 0 && start + bytes <= first.length) {
       // Fast path: the field lies in the first chunk; read it from there (a
       // length field per frame, so this is on every frame's path).
+      if (bytes === 4 && !littleEndian) {
+        // The common field, in one expression.
+        return first[start]! * 0x1000000 + ((first[start + 1]! << 16) | (first[start + 2]! << 8) | first[start + 3]!);
+      }
       for (let i = 0; i < bytes; i++) value = value * 256 + first[littleEndian ? start + bytes - 1 - i : start + i]!;
       if (value > Number.MAX_SAFE_INTEGER) throw new RangeError(`Integer at ${at} exceeds 2^53 - 1`);
       return value;

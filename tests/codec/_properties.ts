@@ -40,14 +40,19 @@ export function split(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
 }
 
 /** Decodes `chunks` with `codec` as a stream would: frames, then the end. Throws what the codec throws; fails on a loop. */
-export function decodeChunks<T>(codec: Codec<T, unknown>, chunks: Uint8Array[], limit = 1_000_000): T[] {
+export function decodeChunks<T>(codec: Codec<T, unknown>, chunks: Uint8Array[], many = false, out: T[] = []): T[] {
   const src = new ReadBuffer();
-  const out: T[] = [];
   const guard = () => {
-    if (out.length > limit) throw new Error("decoder loops: more frames than bytes");
+    if (out.length > 1_000_000) throw new Error("decoder loops: more frames than bytes");
   };
   for (const chunk of chunks) {
     src.push(chunk);
+    if (many && codec.decodeMany) {
+      // The path the streams take: one call for every frame the chunk completes.
+      codec.decodeMany(src, out);
+      guard();
+      continue;
+    }
     for (let f = codec.decode(src); f !== undefined; f = codec.decode(src)) {
       out.push(f);
       guard();
@@ -88,6 +93,8 @@ export function codecProperties<In, Out>(test: Test, spec: CodecSpec<In, Out>): 
         const bytes = encodeAll(spec.make(), frames);
         const got = decodeChunks(spec.make(), split(bytes, cuts));
         assert.equal(plain(got), plain(frames.map(decoded)));
+        const many = decodeChunks(spec.make(), split(bytes, cuts), true);
+        assert.equal(plain(many), plain(frames.map(decoded)), "decodeMany gives what decode gives");
         // One byte per chunk, the hardest split of all.
         const byByte = decodeChunks(spec.make(), Array.from(bytes, (b) => Uint8Array.of(b)));
         assert.equal(plain(byByte), plain(frames.map(decoded)));
@@ -96,12 +103,20 @@ export function codecProperties<In, Out>(test: Test, spec: CodecSpec<In, Out>): 
     );
   });
 
+  /** Frames then maybe a FrameError, the same by decode and by decodeMany. */
   const noSurprises = (chunks: Uint8Array[]) => {
-    try {
-      decodeChunks(spec.make(), chunks);
-    } catch (error) {
-      if (!(error instanceof FrameError)) throw error;
-    }
+    const outcome = (many: boolean) => {
+      const frames: In[] = [];
+      try {
+        decodeChunks(spec.make(), chunks, many, frames);
+        return { frames: plain(frames) };
+      } catch (error) {
+        if (!(error instanceof FrameError)) throw error;
+        return { frames: plain(frames), error: error.code };
+      }
+    };
+    const one = outcome(false);
+    assert.equal(outcome(true), one, "decodeMany fails as decode does");
   };
 
   test(`${spec.name}: random bytes give frames or a FrameError, nothing else`, () => {

