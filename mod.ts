@@ -71,6 +71,60 @@ export type { Framed, FramedOptions, FramedParts } from "./src/transport/framed.
 export { DEFAULT_HANDSHAKE_LINE_BYTES, Handshake, handshake } from "./src/transport/handshake.ts";
 export type { HandshakeParts } from "./src/transport/handshake.ts";
 
+// ── Services and middleware ───────────────────────────────────────────────
+export type { CallOptions, Service } from "./src/service/service.ts";
+export type { Layer, Middleware } from "./src/service/layer.ts";
+export { stack } from "./src/service/stack.ts";
+export { serviceFn } from "./src/service/service_fn.ts";
+export { systemClock } from "./src/service/clock.ts";
+export type { Clock } from "./src/service/clock.ts";
+export { ManualClock } from "./src/service/manual_clock.ts";
+export { timeout } from "./src/middleware/timeout.ts";
+export type { TimeoutOptions } from "./src/middleware/timeout.ts";
+export { DEFAULT_MAX_ATTEMPTS, retry, retrySafe } from "./src/middleware/retry.ts";
+export type { RetryOptions } from "./src/middleware/retry.ts";
+export {
+  DEFAULT_MIN_RETRIES_PER_SECOND,
+  DEFAULT_RETRY_PERCENT,
+  DEFAULT_RETRY_WINDOW_MS,
+  RetryBudget,
+} from "./src/middleware/retry_budget.ts";
+export type { RetryBudgetOptions } from "./src/middleware/retry_budget.ts";
+export { backoff, DEFAULT_BACKOFF_BASE_MS, DEFAULT_BACKOFF_FACTOR, DEFAULT_BACKOFF_MAX_MS } from "./src/middleware/backoff.ts";
+export type { Backoff, BackoffOptions } from "./src/middleware/backoff.ts";
+export { concurrencyLimit } from "./src/middleware/concurrency_limit.ts";
+export type { ConcurrencyLimitOptions } from "./src/middleware/concurrency_limit.ts";
+export { rateLimit } from "./src/middleware/rate_limit.ts";
+export type { RateLimitOptions } from "./src/middleware/rate_limit.ts";
+export { loadShed } from "./src/middleware/load_shed.ts";
+export { buffer } from "./src/middleware/buffer.ts";
+export type { BufferOptions } from "./src/middleware/buffer.ts";
+export {
+  circuitBreaker,
+  DEFAULT_CONSECUTIVE_FAILURES,
+  DEFAULT_OPEN_BASE_MS,
+  DEFAULT_OPEN_MAX_MS,
+} from "./src/middleware/circuit_breaker.ts";
+export type { CircuitBreakerOptions, SuccessRateOptions } from "./src/middleware/circuit_breaker.ts";
+export {
+  DEFAULT_HEDGE_MIN_SAMPLES,
+  DEFAULT_HEDGE_PERCENT,
+  DEFAULT_HEDGE_PERCENTILE,
+  DEFAULT_HEDGE_SAMPLES,
+  hedge,
+} from "./src/middleware/hedge.ts";
+export type { HedgeOptions } from "./src/middleware/hedge.ts";
+export { balance, DEFAULT_EWMA_DECAY_MS, DEFAULT_EWMA_INITIAL_MS } from "./src/middleware/balance.ts";
+export type { BalanceOptions, Balanced } from "./src/middleware/balance.ts";
+export { DEFAULT_RECONNECT_BASE_MS, DEFAULT_RECONNECT_MAX_MS, reconnect } from "./src/middleware/reconnect.ts";
+export type { ReconnectOptions } from "./src/middleware/reconnect.ts";
+export { mapRequest } from "./src/middleware/map_request.ts";
+export { mapResponse } from "./src/middleware/map_response.ts";
+export { mapError } from "./src/middleware/map_error.ts";
+export { filter } from "./src/middleware/filter.ts";
+export { observe } from "./src/middleware/observe.ts";
+export type { Observation, ObserveOptions } from "./src/middleware/observe.ts";
+
 // ── For codec and adapter authors ─────────────────────────────────────────
 export { ReadBuffer } from "./src/codec/read_buffer.ts";
 export { DEFAULT_WRITE_BUFFER_BYTES, WriteBuffer } from "./src/codec/write_buffer.ts";

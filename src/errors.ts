@@ -24,7 +24,12 @@
  * | `permission-denied` | the operating system refused the operation |
  * | `tls-certificate` | the peer's certificate is not trusted for the name |
  * | `tls-handshake` | the TLS handshake failed for another reason |
- * | `closed` | an operation on a connection or listener that is already closed |
+ * | `closed` | an operation on a connection, listener or service that is already closed |
+ * | `overloaded` | a service has no room for the call now (`loadShed()`, a full `buffer()`) |
+ * | `circuit-open` | a circuit breaker is open: the service failed too often and is resting |
+ * | `retry-budget-exhausted` | a retry was due, but the retry budget has none left; `cause` has the last error |
+ * | `unavailable` | there is no service to call (an empty `balance()`) |
+ * | `rejected` | `filter()` refused the request |
  * | `unsupported` | this runtime cannot do what was asked (the message says what to use instead) |
  * | `unknown` | anything else; `cause` has the runtime's error |
  */
@@ -43,6 +48,11 @@ export type NetErrorCode =
   | "tls-certificate"
   | "tls-handshake"
   | "closed"
+  | "overloaded"
+  | "circuit-open"
+  | "retry-budget-exhausted"
+  | "unavailable"
+  | "rejected"
   | "unsupported"
   | "unknown";
 

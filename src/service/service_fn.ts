@@ -1,0 +1,68 @@
+import { NetError } from "../errors.ts";
+import type { CallOptions, Service } from "./service.ts";
+
+const NEVER = new AbortController().signal; // a signal that never aborts, for callers that pass none
+
+/**
+ * The function's options. Its signal is read from the caller's options only
+ * when the function asks for it: a layer such as timeout() can then make its
+ * signal on demand (an AbortController costs microseconds on Node 20).
+ */
+class FnOptions {
+  #options: CallOptions | undefined;
+  constructor(options: CallOptions | undefined) {
+    this.#options = options;
+  }
+  get signal(): AbortSignal {
+    return this.#options?.signal ?? NEVER;
+  }
+}
+
+/**
+ * Makes a service of an async function. The function gets the caller's
+ * signal (a signal that never aborts when the caller gave none). `close()`
+ * refuses new calls at once with a `closed` NetError and resolves once the
+ * calls in flight have ended.
+ *
+ * @example
+ * ```ts
+ * import { NetError, serviceFn } from "weft";
+ *
+ * const echo = serviceFn(async (req: string) => req);
+ * console.assert(await echo.call("hi") === "hi");
+ * await echo.close();
+ * const err = await echo.call("again").catch((e) => e);
+ * console.assert(err instanceof NetError && err.code === "closed");
+ * ```
+ */
+export function serviceFn<Req, Res>(
+  fn: (req: Req, options: { signal: AbortSignal }) => Promise<Res> | Res,
+): Service<Req, Res> & { close(): Promise<void> } {
+  if (typeof fn !== "function") throw new TypeError(`Invalid serviceFn() argument ${typeof fn}: expected a function`);
+  let inFlight = 0;
+  let closing = false;
+  let drained: (() => void) | undefined;
+  let done: Promise<void> | undefined;
+  const end = () => {
+    if (--inFlight === 0 && drained) drained();
+  };
+  return {
+    call(req: Req, options?: CallOptions): Promise<Res> {
+      if (closing) return Promise.reject(new NetError("closed", "Cannot call service: it is closed"));
+      inFlight++;
+      let result: Promise<Res>;
+      try {
+        result = Promise.resolve(fn(req, new FnOptions(options)));
+      } catch (error) {
+        result = Promise.reject(error);
+      }
+      result.then(end, end);
+      return result;
+    },
+    close(): Promise<void> {
+      closing = true;
+      done ??= inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => (drained = resolve));
+      return done;
+    },
+  };
+}
