@@ -19,13 +19,7 @@ import {
   timeout,
 } from "../mod.ts";
 import { alternate } from "./_stats.ts";
-
-const g = globalThis as { Deno?: { version: { deno: string } }; Bun?: { version: string } };
-const runtime = g.Deno ? "deno" : g.Bun ? "bun" : "node";
-const version = g.Deno ? g.Deno.version.deno : g.Bun ? g.Bun.version : process.versions.node;
-
-const arg = (name: string, fallback: string) =>
-  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+import { arg, runtime, version } from "./_worker.ts";
 const rounds = Number(arg("rounds", "7"));
 const calls = Number(arg("calls", "200000"));
 
