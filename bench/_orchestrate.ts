@@ -47,10 +47,8 @@ export function runtimes(): Runtime[] {
 /** Runs `script` with `argv` on runtime `r`, pinned; resolves with the JSON lines it printed. */
 export function runWorker<T>(r: Runtime, script: string, argv: string[]): Promise<T[]> {
   return new Promise((resolve, reject) => {
-    const all = [...r.argv, script, ...argv];
-    const child = pin
-      ? spawn("taskset", ["-c", core, r.cmd, ...all], { cwd: root, stdio: ["ignore", "pipe", "inherit"] })
-      : spawn(r.cmd, all, { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+    const [cmd, all] = pinned(core, r.cmd, [...r.argv, script, ...argv]);
+    const child = spawn(cmd, all, { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d));
     child.on("error", reject);
@@ -58,6 +56,57 @@ export function runWorker<T>(r: Runtime, script: string, argv: string[]): Promis
       if (code !== 0) return reject(new Error(`${r.name} worker exited with ${code}`));
       resolve(out.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as T));
     });
+  });
+}
+
+/** The core a load generator runs on, away from the worker's (the first core that is not the worker's). */
+export const clientCore = core === "0" ? "1" : "0";
+
+/** `cmd` with `argv`, pinned to `on` when pinning is on. */
+function pinned(on: string, cmd: string, argv: string[]): [string, string[]] {
+  return pin ? ["taskset", ["-c", on, cmd, ...argv]] : [cmd, argv];
+}
+
+/**
+ * Starts `script` on runtime `r` as a server that keeps running: resolves with
+ * the first JSON line it prints (its ports) and a `stop()` that ends it.
+ */
+export function startWorker<T>(r: Runtime, script: string, argv: string[]): Promise<{ info: T; stop(): Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const [cmd, all] = pinned(core, r.cmd, [...r.argv, script, ...argv]);
+    const child = spawn(cmd, all, { cwd: root, stdio: ["pipe", "pipe", "inherit"] });
+    const exited = new Promise<void>((done) => child.on("close", () => done()));
+    let out = "";
+    let started = false;
+    child.on("error", reject);
+    child.on("close", (code) => {
+      if (!started) reject(new Error(`${r.name} worker exited with ${code} before it started`));
+    });
+    child.stdout.on("data", (d: Buffer) => {
+      out += d;
+      const line = out.split("\n").find((l) => l.startsWith("{"));
+      if (started || line === undefined) return;
+      started = true;
+      resolve({
+        info: JSON.parse(line) as T,
+        stop: () => {
+          child.stdin.end(); // the worker exits when its stdin closes
+          return exited;
+        },
+      });
+    });
+  });
+}
+
+/** Runs a load generator (`cmd argv`) on the client core; resolves with its stdout. */
+export function runClient(cmd: string, argv: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const [c, all] = pinned(clientCore, cmd, argv);
+    const child = spawn(c, all, { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d));
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} exited with ${code}`))));
   });
 }
 

@@ -70,3 +70,24 @@ export async function pingpong(v: Variant, conns: number, roundTrips: number, me
   await server.close();
   return (perConn * conns) / seconds;
 }
+
+const PONG = new TextEncoder().encode("+PONG\r\n");
+const pongCache: Uint8Array[] = [];
+
+/** `n` replies "+PONG\r\n" in one buffer (cached: the native ping servers reply with it). */
+export function pongs(n: number): Uint8Array {
+  let out = pongCache[n];
+  if (out === undefined) {
+    out = new Uint8Array(n * PONG.length);
+    for (let i = 0; i < n; i++) out.set(PONG, i * PONG.length);
+    if (n < 1024) pongCache[n] = out;
+  }
+  return out;
+}
+
+/** How many "\n" `chunk` holds: each ends an inline command, however the chunks split. */
+export function countLines(chunk: Uint8Array): number {
+  let n = 0;
+  for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) n++;
+  return n;
+}

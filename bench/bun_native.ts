@@ -1,6 +1,6 @@
 /** Bun's own socket API for the benchmark: Bun.listen / Bun.connect handlers, write() with partial writes and drain. */
 import type { Socket } from "bun";
-import type { BenchServer, Variant } from "./_scenarios.ts";
+import { type BenchServer, countLines, pongs, type Variant } from "./_scenarios.ts";
 
 const HOST = "127.0.0.1";
 
@@ -160,3 +160,14 @@ export const native: Variant = {
     );
   },
 };
+
+/** A hand-written Bun.listen server answering every inline command ("PING\r\n") with "+PONG\r\n", a write per chunk read. */
+export function pingServer(): Promise<BenchServer> {
+  return Promise.resolve(listen(() => ({
+    pending: [],
+    onData(socket, data) {
+      const n = countLines(data);
+      if (n > 0) send(socket, pongs(n));
+    },
+  })));
+}

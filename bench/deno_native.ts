@@ -1,5 +1,5 @@
 /** Deno's own socket API for the benchmark: Deno.listen / Deno.connect with conn.read() into a reused buffer and conn.write(). */
-import type { BenchServer, Variant } from "./_scenarios.ts";
+import { type BenchServer, countLines, pongs, type Variant } from "./_scenarios.ts";
 
 const HOST = "127.0.0.1";
 
@@ -89,3 +89,16 @@ export const native: Variant = {
     );
   },
 };
+
+/** A hand-written Deno.listen server answering every inline command ("PING\r\n") with "+PONG\r\n", a write per chunk read. */
+export function pingServer(): Promise<BenchServer> {
+  return Promise.resolve(serve(async (conn) => {
+    const buf = new Uint8Array(64 * 1024);
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) return;
+      const lines = countLines(buf.subarray(0, n));
+      if (lines > 0) await writeAll(conn, pongs(lines));
+    }
+  }));
+}

@@ -3,7 +3,7 @@ import * as net from "node:net";
 import { once } from "node:events";
 import { Duplex } from "node:stream";
 import type { Adapter, Conn, Listener, NetAddr } from "../mod.ts";
-import type { BenchServer, Variant } from "./_scenarios.ts";
+import { type BenchServer, countLines, pongs, type Variant } from "./_scenarios.ts";
 
 const HOST = "127.0.0.1";
 
@@ -140,3 +140,15 @@ export const toWebAdapter: Pick<Adapter, "connect" | "listen"> = {
     return listener;
   },
 };
+
+/** A hand-written node:net server answering every inline command ("PING\r\n") with "+PONG\r\n", a write per chunk read. */
+export function pingServer(): Promise<BenchServer> {
+  return listen((s) => {
+    s.on("error", () => {});
+    s.on("data", (d: Buffer) => {
+      const n = countLines(d);
+      if (n > 0) s.write(pongs(n));
+    });
+    s.on("end", () => s.end());
+  });
+}

@@ -34,6 +34,8 @@ export interface LinesOptions {
   onOversize?: "error" | "skip";
   /** Frames as strings (`"text"`, default; invalid UTF-8 is a FrameError) or as bytes. */
   as?: "text" | "bytes";
+  /** What encoding ends each line with: `"\n"` (default) or `"\r\n"` (SMTP, Redis inline commands, HTTP heads). Decoding takes both. */
+  lineEnding?: "\n" | "\r\n";
 }
 
 /**
@@ -50,7 +52,7 @@ export interface LinesOptions {
  * long line costs one pass however it is split. As text, the complete lines
  * at the front of a chunk are decoded together, up to 16 KiB at a time, and each
  * line is a slice of that text (on V8 a kept slice keeps its 16 KiB of text
- * alive: to store many lines for long, store copies). Encoding appends `\n`; a line
+ * alive: to store many lines for long, store copies). Encoding appends `\n` (or `lineEnding`); a line
  * that contains `\n` or is longer than `maxFrameBytes` is refused (RangeError).
  *
  * @example Lines through a memory pipe
@@ -88,11 +90,13 @@ class LinesCodec implements Codec<unknown, string | Uint8Array> {
   #text = "";
   #textAt = 0;
   #ascii = false; // #text has one character per byte
+  #crlf: boolean;
 
   constructor(options: LinesOptions) {
     if (typeof options !== "object" || options === null) throw new TypeError("Invalid lines() options: expected an object");
     this.#max = checkMaxFrameBytes(options.maxFrameBytes, DEFAULT_MAX_LINE_BYTES);
     this.#skip = checkChoice("onOversize", options.onOversize, ["error", "skip"], "error") === "skip";
+    this.#crlf = checkChoice("lineEnding", options.lineEnding, ["\n", "\r\n"], "\n") === "\r\n";
     this.#asText = checkChoice("as", options.as, ["text", "bytes"], "text") === "text";
   }
 
@@ -160,6 +164,7 @@ class LinesCodec implements Codec<unknown, string | Uint8Array> {
     if (length > this.#max) {
       throw new RangeError(`Cannot encode line: ${length} bytes exceed maxFrameBytes ${this.#max}`);
     }
+    if (this.#crlf) dst.writeByte(CR);
     dst.writeByte(LF);
   }
 

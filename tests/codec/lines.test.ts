@@ -54,6 +54,16 @@ test("invalid UTF-8 is a FrameError invalid-utf8; bytes mode takes any bytes", (
   assert.equal(plain(decodeChunks(lines({ as: "bytes" }), [bad])), [{ bytes: [0x61, 0xff] }]);
 });
 
+test("lineEnding \"\\r\\n\" ends encoded lines with CRLF; decoding takes both", () => {
+  const codec = lines({ lineEnding: "\r\n" });
+  const dst = new WriteBuffer();
+  codec.encode("+PONG", dst);
+  codec.encode("", dst);
+  assert.is(new TextDecoder().decode(dst.bytes()), "+PONG\r\n\r\n");
+  assert.equal(decodeChunks(lines({ lineEnding: "\r\n" }), [dst.bytes().slice(), enc.encode("a\n")]), ["+PONG", "", "a"]);
+  assert.throws(() => lines({ lineEnding: "\r" as "\n" }), (e: Error) => e instanceof TypeError && e.message.startsWith("Invalid lineEnding"));
+});
+
 test("encode refuses a line with \\n, or longer than the limit", () => {
   const codec = lines({ maxFrameBytes: 4 });
   assert.throws(() => codec.encode("a\nb", new WriteBuffer()), RangeError);
