@@ -125,6 +125,33 @@ export { filter } from "./src/middleware/filter.ts";
 export { observe } from "./src/middleware/observe.ts";
 export type { Observation, ObserveOptions } from "./src/middleware/observe.ts";
 
+// ── Dispatch ──────────────────────────────────────────────────────────────
+export { DEFAULT_CLIENT_MAX_IN_FLIGHT, DEFAULT_MAX_IN_FLIGHT } from "./src/dispatch/dispatch.ts";
+export type {
+  DispatchClient,
+  DispatchClientOptions,
+  DispatchServerOptions,
+  Message,
+  MultiplexHooks,
+  StreamFrame,
+} from "./src/dispatch/dispatch.ts";
+export { pipelineServer } from "./src/dispatch/pipeline_server.ts";
+export { pipelineClient } from "./src/dispatch/pipeline_client.ts";
+export { multiplexServer } from "./src/dispatch/multiplex_server.ts";
+export { DEFAULT_MAX_REQUEST_ID, multiplexClient } from "./src/dispatch/multiplex_client.ts";
+export { streamingServer } from "./src/dispatch/streaming_server.ts";
+export type { StreamingServerOptions } from "./src/dispatch/streaming_server.ts";
+export { streamingClient } from "./src/dispatch/streaming_client.ts";
+export type { StreamingClientOptions } from "./src/dispatch/streaming_client.ts";
+
+// ── Servers and pools ─────────────────────────────────────────────────────
+export { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_TIMEOUT_MS, serve } from "./src/server/serve.ts";
+export type { ConnHandler, ConnInfo, ServeDispatch, ServeOptions, Server, ShutdownOptions } from "./src/server/serve.ts";
+export { DEFAULT_POOL_IDLE_TIMEOUT_MS, DEFAULT_POOL_SIZE, pool } from "./src/server/pool.ts";
+export type { Pool, PoolOptions } from "./src/server/pool.ts";
+export { DEFAULT_MEMORY_BACKLOG, memoryListener } from "./src/bytes/memory_listener.ts";
+export type { MemoryListener, MemoryListenerOptions } from "./src/bytes/memory_listener.ts";
+
 // ── For codec and adapter authors ─────────────────────────────────────────
 export { ReadBuffer } from "./src/codec/read_buffer.ts";
 export { DEFAULT_WRITE_BUFFER_BYTES, WriteBuffer } from "./src/codec/write_buffer.ts";

@@ -31,6 +31,8 @@
  * | `unavailable` | there is no service to call (an empty `balance()`) |
  * | `rejected` | `filter()` refused the request |
  * | `unsupported` | this runtime cannot do what was asked (the message says what to use instead) |
+ * | `body-aborted` | the peer gave up on a streamed body in the middle: the body stream errors |
+ * | `protocol-error` | the peer broke the protocol's rules (a response nobody asked for, an unknown request id, a body out of place) |
  * | `unknown` | anything else; `cause` has the runtime's error |
  */
 export type NetErrorCode =
@@ -54,6 +56,8 @@ export type NetErrorCode =
   | "unavailable"
   | "rejected"
   | "unsupported"
+  | "body-aborted"
+  | "protocol-error"
   | "unknown";
 
 /**
