@@ -4,6 +4,8 @@ export const DEFAULT_WRITE_BUFFER_BYTES = 16 * 1024;
 const RETAIN_BYTES = 1024 * 1024;
 
 const utf8 = new TextEncoder();
+/** Texts up to this many UTF-16 units are copied byte by byte while ASCII. */
+const SHORT_TEXT = 64;
 
 /**
  * One growable buffer that encoders append frames to. The framing engine
@@ -94,9 +96,27 @@ export class WriteBuffer {
   writeUtf8(text: string): number {
     // At most 3 bytes per UTF-16 unit; encodeInto writes in place, no temporary.
     this.reserve(text.length * 3);
-    const { written } = utf8.encodeInto(text, this.#buf.subarray(this.#length));
-    this.#length += written;
-    return written;
+    const buf = this.#buf;
+    const start = this.#length;
+    let at = start;
+    if (text.length <= SHORT_TEXT) {
+      // A short text (a reply, a command, a header) is copied in a loop while
+      // it is ASCII: a call into encodeInto costs more than that on Node.
+      let i = 0;
+      for (; i < text.length; i++) {
+        const c = text.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[at++] = c;
+      }
+      if (i === text.length) {
+        this.#length = at;
+        return at - start;
+      }
+      text = text.slice(i);
+    }
+    const { written } = utf8.encodeInto(text, buf.subarray(at));
+    this.#length = at + written;
+    return this.#length - start;
   }
 
   /** Appends the unsigned integer `value` in `bytes` bytes (1, 2, 3, 4 or 8), big-endian unless `littleEndian`. */

@@ -22,6 +22,7 @@ export class FrameReader<T> implements FastSource<T> {
   #error: unknown = undefined; // reported once the frames before it are read
   #failed = false;
   #released = false;
+  #cancelled = false; // released by a cancel: reads end rather than fail
   #pending: Promise<unknown> | undefined; // a chunk read in flight
 
   constructor(conn: Conn, decoder: Decoder<T>, leftover: Uint8Array | undefined) {
@@ -48,20 +49,42 @@ export class FrameReader<T> implements FastSource<T> {
     return this.#fromTail();
   }
 
-  /** Every frame the next chunk (or the buffer) completes; `undefined` at the end. */
-  async readBatch(): Promise<T[] | undefined> {
+  /** The default reader of `batches` reads here. */
+  readonly batchSource: FastSource<T[]> = {
+    read: () => this.readBatch(),
+    release: () => {},
+  };
+
+  /** Every frame the next chunk (or the buffer) completes, or the end. */
+  readBatch(): Promise<ReadResult<T[]>> {
+    if (this.#mode === "batches" && !this.#eof && !this.#released) {
+      // Fast path: the buffer already holds frames (a pipelined burst).
+      const frames: T[] = [];
+      try {
+        decodeAll(this.#decoder, this.src, frames);
+      } catch (error) {
+        this.#error = error;
+        this.#failed = true;
+        this.#eof = true;
+        this.#tail = frames;
+      }
+      if (frames.length > 0 && !this.#eof) return Promise.resolve({ done: false, value: frames });
+    }
+    return this.#nextBatch();
+  }
+
+  async #nextBatch(): Promise<ReadResult<T[]>> {
     for (;;) {
       const stop = this.#claim("batches");
       if (stop !== undefined) {
-        await stop; // rejects: handed over, or the other mode is in use
-        return undefined;
+        return (await stop) as ReadResult<T[]>; // ends when cancelled; rejects when handed over or the other mode is in use
       }
       if (this.#eof) {
         const tail = this.#tail ?? [];
         this.#tail = [];
-        if (tail.length > 0) return tail;
+        if (tail.length > 0) return { done: false, value: tail };
         if (this.#failed) throw this.#error;
-        return undefined;
+        return DONE;
       }
       const frames: T[] = [];
       try {
@@ -73,7 +96,7 @@ export class FrameReader<T> implements FastSource<T> {
         this.#tail = frames;
         continue;
       }
-      if (frames.length > 0) return frames;
+      if (frames.length > 0) return { done: false, value: frames };
       await this.#readMore();
     }
   }
@@ -93,6 +116,7 @@ export class FrameReader<T> implements FastSource<T> {
   /** Cancels the conn's readable (the frames' reader went away). */
   async cancel(reason: unknown): Promise<void> {
     this.#released = true;
+    this.#cancelled = true;
     if (this.#reader) await this.#reader.cancel(reason);
     else await this.#conn.readable.cancel(reason);
   }
@@ -103,6 +127,8 @@ export class FrameReader<T> implements FastSource<T> {
   }
 
   #claim(mode: "frames" | "batches"): Promise<ReadResult<T>> | undefined {
+    // Cancelled, as a stream is: reads end (and one in flight ends with them).
+    if (this.#cancelled) return Promise.resolve(DONE);
     if (this.#released) return rejected(new NetError("closed", "Cannot read frames: the connection was handed over with parts()"));
     if (this.#mode === undefined) this.#mode = mode;
     else if (this.#mode !== mode) {

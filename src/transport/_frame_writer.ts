@@ -5,10 +5,12 @@ import type { Encoder } from "../codec/codec.ts";
 import { WriteBuffer } from "../codec/write_buffer.ts";
 
 /**
- * The writing engine of framed(). Frames are encoded into one buffer; the
- * first goes to the connection at once, and every frame written while that
- * write is in flight joins the next buffer, which leaves in one write when the
- * first is done. Two buffers take turns, so nothing is allocated per frame.
+ * The writing engine of framed(). Frames are encoded into one buffer, which
+ * leaves in one socket write at the end of the current microtask turn: every
+ * frame written in the same turn (a batch of responses settling together)
+ * joins it. Frames written while that write is in flight join the next
+ * buffer, which leaves when the first is done. Two buffers take turns, so
+ * nothing is allocated per frame.
  *
  * A write resolves once its frame is encoded and the bytes waiting are under
  * `maxBufferedWriteBytes`; past it, writes (and `ready`) wait for the
@@ -21,6 +23,11 @@ export class FrameWriter<T> implements FastTarget<T> {
   #pending = new WriteBuffer();
   #spare = new WriteBuffer();
   #inflight = false;
+  #scheduled = false; // a flush waits for the end of this microtask turn
+  #flushSoon = () => {
+    this.#scheduled = false;
+    if (!this.#inflight && !this.#failed) this.#flush();
+  };
   #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
   #closing = false;
   #error: unknown = undefined;
@@ -46,7 +53,10 @@ export class FrameWriter<T> implements FastTarget<T> {
       this.#pending.truncate(before);
       return rejected(error);
     }
-    if (!this.#inflight) this.#flush();
+    if (!this.#inflight && !this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(this.#flushSoon);
+    }
     return this.#pending.length < this.#max ? RESOLVED : this.#wait(false);
   }
 

@@ -115,16 +115,17 @@ class FramedConn<In, Out> implements Framed<In, Out> {
       { highWaterMark: 0 },
       reader,
     );
-    this.batches = new ReadableStream<In[]>(
+    this.batches = new FastReadable<In[]>(
       {
         async pull(c) {
-          const batch = await reader.readBatch();
-          if (batch === undefined) c.close();
-          else c.enqueue(batch);
+          const r = await reader.readBatch();
+          if (r.done) c.close();
+          else c.enqueue(r.value);
         },
         cancel: (reason) => reader.cancel(reason),
       },
       { highWaterMark: 0 },
+      reader.batchSource,
     );
     this.writable = new FastWritable<Out>(
       {
