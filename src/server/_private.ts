@@ -1,6 +1,6 @@
 /** Helpers shared by serve() and pool(): option checks and quiet closes. */
 import type { Conn } from "../bytes/conn.ts";
-import { type Clock, systemClock } from "../service/clock.ts";
+export { checkClock } from "../middleware/_private.ts";
 
 /** An option's value for a message: strings quoted, so that "4" and 4 differ. */
 function show(value: unknown): string {
@@ -38,15 +38,6 @@ export function checkFunction<F>(fn: string, name: string, value: unknown, requi
   return value as F;
 }
 
-/** The `clock` option. */
-export function checkClock(fn: string, value: unknown): Clock {
-  if (value === undefined) return systemClock;
-  const c = value as Clock;
-  if (typeof c !== "object" || c === null || typeof c.now !== "function" || typeof c.setTimeout !== "function" || typeof c.clearTimeout !== "function") {
-    throw new TypeError(`Invalid clock ${show(value)} for ${fn}: expected an object with now(), setTimeout() and clearTimeout()`);
-  }
-  return c;
-}
 
 /** The `signal` option. */
 export function checkSignal(fn: string, value: unknown): AbortSignal | undefined {

@@ -46,13 +46,21 @@ export function serviceFn<Req, Res>(
   const end = () => {
     if (--inFlight === 0 && drained) drained();
   };
+  // A dispatcher passes the same options object to every call of a
+  // connection: its FnOptions is made once.
+  let lastOptions: CallOptions | undefined;
+  let lastFnOptions = new FnOptions(undefined);
   return {
     call(req: Req, options?: CallOptions): Promise<Res> {
       if (closing) return Promise.reject(new NetError("closed", "Cannot call service: it is closed"));
       inFlight++;
       let result: Promise<Res>;
       try {
-        result = Promise.resolve(fn(req, new FnOptions(options)));
+        if (options !== lastOptions) {
+          lastOptions = options;
+          lastFnOptions = new FnOptions(options);
+        }
+        result = Promise.resolve(fn(req, lastFnOptions));
       } catch (error) {
         result = Promise.reject(error);
       }
