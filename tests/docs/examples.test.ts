@@ -2,8 +2,9 @@
  * Runs the examples in the docs: every ```ts block in README.md and in the
  * JSDoc of mod.ts, src/ and adapters/, unless its fence says `ts ignore`.
  * `console.assert` throws inside them, so an example that stops being true
- * fails here. Imports of `weft` point at mod.ts; an example that imports an
- * adapter (`weft/node`) runs on that runtime only.
+ * fails here. Imports of `weft` point at mod.ts and those of its other entry
+ * points (`weft/resp`) at their sources; an example that imports an adapter
+ * (`weft/node`) runs on that runtime only.
  */
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -54,6 +55,14 @@ const examples: Example[] = [
     .flatMap((f) => fences(readFileSync(f, "utf8"), f, true)),
 ];
 
+/** The package's entry points besides `weft` itself, as in package.json's exports. */
+const SUBPATHS: Record<string, string> = {
+  node: "adapters/node.ts",
+  deno: "adapters/deno.ts",
+  bun: "adapters/bun.ts",
+  resp: "src/protocols/resp/mod.ts",
+};
+
 const PRELUDE = `const console = { ...globalThis.console, log() {}, info() {}, assert(ok, ...m) { if (!ok) throw new Error("console.assert failed" + (m.length ? ": " + m.join(" ") : "")); } };\n`;
 
 const test = suite(`docs: examples (${examples.length} found)`);
@@ -62,9 +71,9 @@ for (const ex of examples) {
   const adapter = /from\s+["']weft\/(node|deno|bun)["']/.exec(ex.code)?.[1];
   if (adapter && adapter !== runtime) continue;
   const code = PRELUDE +
-    ex.code.replace(/from\s+["']weft(\/(node|deno|bun))?["']/g, (_m, _sub, rt: string | undefined) => {
-      const target = rt ? join(root, "adapters", `${rt}.ts`) : join(root, "mod.ts");
-      return `from ${JSON.stringify(pathToFileURL(target).href)}`;
+    ex.code.replace(/from\s+["']weft(?:\/(\w+))?["']/g, (m, sub: string | undefined) => {
+      const target = sub === undefined ? "mod.ts" : SUBPATHS[sub];
+      return target === undefined ? m : `from ${JSON.stringify(pathToFileURL(join(root, target)).href)}`;
     }) + "\nexport {};\n";
   const file = join(out, `example_${++n}.mts`);
   writeFileSync(file, code);
