@@ -1,33 +1,11 @@
 /**
- * `npm start`: weft on this runtime, layer by layer. The byte layer: an echo
- * server on a loopback port and a client talking to it. Frames and dispatch:
- * a pipelined line protocol (a key-value store) served with serve() and
- * called through a pool of pipelined connections; a multiplexed RPC whose
- * answers come back out of order, one of them with a streamed body. Then it
- * stops.
- *
- *   npm start            (Node)      deno run -A examples/main.ts      bun examples/main.ts
+ * `npm start` (also `deno task start`, `bun run start`): the main job. Starts
+ * weft's Redis-compatible server on this runtime, on 127.0.0.1:6380 unless
+ * told otherwise (`--port=N` or WEFT_REDIS_PORT), prints how to talk to it
+ * with redis-cli, and shuts down cleanly on Ctrl-C. `npm run demo` is the
+ * tour of the layers instead (examples/tour.ts).
  */
-import { formatAddr } from "../mod.ts";
-import { askEcho } from "./echo_client.ts";
-import { demo as pipelineDemo } from "./pipeline_lines.ts";
-import { demo as multiplexDemo } from "./multiplex_rpc.ts";
-import { serveEcho } from "./echo_server.ts";
+import { main } from "./redis_server.ts";
 import { net, runtime } from "./_net.ts";
 
-const port = Number(process.env.PORT ?? 0);
-const listener = await net.listen({ hostname: "127.0.0.1", port });
-console.log(`weft on ${runtime}: echo server listening on ${formatAddr(listener.addr)}`);
-const serving = serveEcho(listener, console.log);
-
-const reply = await askEcho(net, listener.addr.port!, ["hello from weft", "bytes in, bytes out", "bye"], console.log);
-
-await listener.close();
-await serving;
-console.log(`done: ${reply.length} bytes echoed; listener closed`);
-
-console.log("\npipelined key-value store (lines() + serve() + a pool of pipelined clients):");
-await pipelineDemo(net, console.log);
-
-console.log("\nmultiplexed RPC (lengthDelimited() frames with a 4-byte id, streamed responses), one connection:");
-await multiplexDemo(net, console.log);
+await main(net, runtime);

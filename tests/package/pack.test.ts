@@ -39,6 +39,8 @@ if (process.env.WEFT_PRIMARY === "1") {
       join(app, "main.js"),
       `import { memoryPipe, NetError } from "weft";
 import { connect, listen } from "weft/node";
+import { respCodec } from "weft/resp";
+if (typeof respCodec().decode !== "function") throw new Error("weft/resp");
 const listener = await listen({ hostname: "127.0.0.1", port: 0 });
 (async () => { for await (const c of listener) c.readable.pipeTo(c.writable).catch(() => {}); })();
 const conn = await connect({ hostname: "127.0.0.1", port: listener.addr.port });
@@ -59,6 +61,9 @@ console.log(text, typeof NetError);
       join(app, "check.ts"),
       `import { memoryPipe, type Conn, NetError } from "weft";
 import { connect } from "weft/node";
+import { RespError, type RespValue } from "weft/resp";
+const reply: RespValue = new RespError("ERR x");
+void reply;
 const [a]: [Conn, Conn] = memoryPipe();
 const p: Promise<Conn> = connect({ port: 1 });
 p.catch((e: unknown) => e instanceof NetError && e.code);

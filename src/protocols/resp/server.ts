@@ -1,0 +1,245 @@
+import type { Codec, ConnHandler, ConnInfo, ReadBuffer, WriteBuffer } from "../../../mod.ts";
+import { FrameError, framed } from "../../../mod.ts";
+import { checkOptions, type RespLimits } from "./_limits.ts";
+import { type RespServerCodec, respServerCodec } from "./codec.ts";
+import { type Push, RespError, type RespValue } from "./value.ts";
+
+/** What a command handler knows about its connection, and can change. */
+export interface RespContext {
+  /** A number unique to this connection within the server (Redis's client id). */
+  readonly id: number;
+  /** The connection, as serve() describes it. */
+  readonly info: ConnInfo;
+  /** The protocol of the replies: 2, or 3 after `HELLO 3`. Setting it applies from the next reply on. */
+  protocol: 2 | 3;
+  /** The client's name (CLIENT SETNAME), or null. */
+  name: string | null;
+  /** State of this connection a service keeps (subscriptions, a selected database). */
+  readonly state: Map<string, unknown>;
+  /** Sends `value` now, ahead of the current reply: pub/sub messages. RESP3 pushes, arrays in RESP2. */
+  push(value: Push): void;
+  /** Closes the connection once the current reply is written (QUIT). */
+  close(): void;
+}
+
+/**
+ * Answers one command. `args` are the arguments after the name, as bytes.
+ * Return the reply, or `undefined` for none (a command that answered with
+ * `ctx.push` alone, as SUBSCRIBE does); throw a {@link RespError} to reply
+ * with an error.
+ */
+export type RespHandler = (args: Uint8Array[], ctx: RespContext) => RespValue | undefined | Promise<RespValue | undefined>;
+
+/** A command: its handler, and its arity as Redis counts it (the name included; negative: at least that many). */
+export interface RespCommandSpec {
+  handler: RespHandler;
+  /** `2` for `GET key`, `-3` for `DEL key [key ...]`. Default: any. */
+  arity?: number;
+}
+
+/** Options of {@link respServer}. */
+export interface RespServerOptions extends RespLimits {
+  /** The commands, by name (any case). */
+  commands: Record<string, RespHandler | RespCommandSpec>;
+  /** Called before each command, to refuse it with an error reply (a state such as subscribed mode); `undefined` to run it. */
+  guard?(name: string, args: Uint8Array[], ctx: RespContext): RespError | undefined;
+  /** Called once the connection is closed: drop the state the service kept for it (subscriptions). */
+  onClose?(ctx: RespContext): void;
+  /** Told about handlers that throw something other than a RespError (they reply `-ERR` with the message). Default `console.error`. */
+  onError?(error: unknown, ctx: RespContext): void;
+}
+
+const decoder = new TextDecoder();
+
+/** A command name or argument as text, for messages and lookups. */
+export function argText(arg: Uint8Array): string {
+  return decoder.decode(arg);
+}
+
+/** A malformed request: the FrameError the codec threw, as an item. */
+class Malformed {
+  readonly error: FrameError;
+  constructor(error: FrameError) {
+    this.error = error;
+  }
+}
+
+/** The server codec, with a FrameError turned into a last item: the server replies to it before it closes. */
+function tolerant(inner: RespServerCodec): Codec<Uint8Array[] | Malformed, RespValue> {
+  let broken = false;
+  const guard = <T>(src: ReadBuffer, out: (Uint8Array[] | Malformed)[] | undefined, run: () => T): T | Malformed | undefined => {
+    if (broken) {
+      src.skip(src.length);
+      return undefined;
+    }
+    try {
+      return run();
+    } catch (error) {
+      if (!(error instanceof FrameError)) throw error;
+      broken = true;
+      src.skip(src.length);
+      const item = new Malformed(error);
+      if (out) out.push(item);
+      return item;
+    }
+  };
+  return {
+    decode: (src) => guard(src, undefined, () => inner.decode(src)) as Uint8Array[] | Malformed | undefined,
+    decodeMany: (src, out) => void guard(src, out, () => inner.decodeMany!(src, out as Uint8Array[][])),
+    decodeEof: (src) => {
+      if (broken || src.length === 0) return undefined;
+      src.skip(src.length); // a command cut off by the peer's close: nothing to answer
+      return undefined;
+    },
+    encode: (value, dst: WriteBuffer) => inner.encode(value, dst),
+  };
+}
+
+let nextId = 1;
+
+/**
+ * A Redis-protocol server: the handler serve() takes, which reads commands
+ * (RESP2/RESP3 multibulks and inline commands) on each connection, runs them
+ * one at a time in order, as redis-server does, and writes their replies,
+ * pipelined requests batched into one write.
+ *
+ * An unknown command gets Redis's text (`-ERR unknown command 'foo', with args
+ * beginning with: 'a' `), a wrong argument count `-ERR wrong number of
+ * arguments for 'get' command`. Malformed input gets `-ERR Protocol error:
+ * ...` and the connection is closed, as redis-server does; the other
+ * connections are not touched.
+ *
+ * @example A PING server over a memory listener
+ * ```ts
+ * import { framed, memoryListener, serve } from "weft";
+ * import { respCodec, respServer, SimpleString } from "weft/resp";
+ *
+ * const listener = memoryListener();
+ * const server = serve(listener, respServer({
+ *   commands: {
+ *     PING: { arity: -1, handler: (args) => args[0] ?? new SimpleString("PONG") },
+ *   },
+ * }));
+ * const client = framed(await listener.connect(), respCodec());
+ * const writer = client.writable.getWriter();
+ * const reader = client.readable.getReader();
+ * await writer.write(["PING"]);
+ * console.assert((await reader.read()).value === "PONG");
+ * await writer.write(["NOPE", "x"]);
+ * const { value } = await reader.read();
+ * console.assert(String(value) === "RespError: ERR unknown command 'NOPE', with args beginning with: 'x' ");
+ * await writer.close();
+ * await server.shutdown();
+ * ```
+ */
+export function respServer(options: RespServerOptions): ConnHandler {
+  const fn = "respServer()";
+  const o = checkOptions(fn, options);
+  if (typeof o.commands !== "object" || o.commands === null) throw new TypeError(`Invalid commands for ${fn}: expected an object of handlers`);
+  const table = new Map<string, RespCommandSpec>();
+  for (const [name, spec] of Object.entries(o.commands)) {
+    const s = typeof spec === "function" ? { handler: spec } : spec;
+    if (typeof s?.handler !== "function") throw new TypeError(`Invalid command ${JSON.stringify(name)} for ${fn}: expected a function or { handler }`);
+    table.set(name.toLowerCase(), s);
+  }
+  const onError = o.onError ?? ((error: unknown) => console.error("respServer(): a command failed:", error));
+  const limits: RespLimits = {};
+  for (const k of ["maxBulkBytes", "maxAggregateLength", "maxNestingDepth", "maxInlineBytes", "maxValueBytes"] as const) {
+    if (o[k] !== undefined) limits[k] = o[k];
+  }
+  respServerCodec(limits); // checks the limits once, here
+  return (conn, info) => serveConnection(conn, info, table, o, limits, onError);
+}
+
+async function serveConnection(
+  conn: Parameters<ConnHandler>[0],
+  info: ConnInfo,
+  table: Map<string, RespCommandSpec>,
+  o: RespServerOptions,
+  limits: RespLimits,
+  onError: (error: unknown, ctx: RespContext) => void,
+): Promise<void> {
+  const codec = respServerCodec(limits);
+  const frames = framed(conn, tolerant(codec));
+  const reader = frames.batches.getReader();
+  const writer = frames.writable.getWriter();
+  let closing = false;
+  const write = (value: RespValue) => {
+    writer.write(value).catch(() => {}); // a broken connection ends the read loop too
+  };
+  const ctx: RespContext = {
+    id: nextId++,
+    info,
+    get protocol() {
+      return codec.protocol;
+    },
+    set protocol(p) {
+      codec.protocol = p;
+    },
+    name: null,
+    state: new Map(),
+    push: (value) => write(value),
+    close: () => (closing = true),
+  };
+  const stop = () => void reader.cancel().catch(() => {});
+  info.signal.addEventListener("abort", stop);
+  try {
+    read: for (;;) {
+      const r = await reader.read();
+      if (r.done) break;
+      for (const item of r.value) {
+        if (item instanceof Malformed) {
+          write(new RespError(`ERR ${item.error.message}`));
+          break read;
+        }
+        let reply = run(item, ctx, table, o, onError);
+        if (reply instanceof Promise) reply = await reply;
+        if (reply !== undefined) write(reply);
+        if (closing) break read;
+      }
+      if (writer.desiredSize !== null && writer.desiredSize <= 0) await writer.ready;
+    }
+    await writer.close().catch(() => {});
+  } catch {
+    // the connection broke: nothing more to answer
+  } finally {
+    info.signal.removeEventListener("abort", stop);
+    o.onClose?.(ctx);
+    await frames.close().catch(() => {});
+  }
+}
+
+/** Runs one command; synchronous handlers answer without a promise (a microtask per command adds up in a pipeline). */
+function run(
+  command: Uint8Array[],
+  ctx: RespContext,
+  table: Map<string, RespCommandSpec>,
+  o: RespServerOptions,
+  onError: (error: unknown, ctx: RespContext) => void,
+): RespValue | undefined | Promise<RespValue | undefined> {
+  const name = argText(command[0]!);
+  const lower = name.toLowerCase();
+  const spec = table.get(lower);
+  const args = command.slice(1);
+  if (spec === undefined) {
+    const shown = args.slice(0, 128).map((a) => `'${argText(a).slice(0, 128)}' `).join("");
+    return new RespError(`ERR unknown command '${name.slice(0, 128)}', with args beginning with: ${shown}`);
+  }
+  const arity = spec.arity;
+  if (arity !== undefined && (arity >= 0 ? command.length !== arity : command.length < -arity)) {
+    return new RespError(`ERR wrong number of arguments for '${lower}' command`);
+  }
+  const refused = o.guard?.(lower, args, ctx);
+  if (refused !== undefined) return refused;
+  const failed = (error: unknown) => {
+    if (error instanceof RespError) return error;
+    onError(error, ctx);
+    return new RespError(`ERR ${error instanceof Error ? error.message : String(error)}`);
+  };
+  try {
+    const reply = spec.handler(args, ctx);
+    return reply instanceof Promise ? reply.catch(failed) : reply;
+  } catch (error) {
+    return failed(error);
+  }
+}

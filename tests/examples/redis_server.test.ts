@@ -1,0 +1,69 @@
+/**
+ * The main job (examples/redis_server.ts, what `npm start` runs) as a real
+ * process on this runtime: it prints its port, answers redis-cli, and exits 0
+ * on Ctrl-C (SIGINT). And ioredis, a stock npm client, against it.
+ */
+import * as assert from "uvu/assert";
+import { suite } from "uvu";
+import { runtime } from "../_runtime.ts";
+
+const test = suite(`examples: the Redis-compatible server as npm start runs it (${runtime})`);
+const root = new URL("../../", import.meta.url).pathname;
+
+/** This runtime's command line for a TypeScript file. */
+function command(file: string): [string, string[]] {
+  if (runtime === "deno") return [process.execPath, ["run", "-A", file]];
+  if (runtime === "bun") return [process.execPath, [file]];
+  return [process.execPath, [...process.execArgv, file]];
+}
+
+async function cli(port: number, ...args: string[]): Promise<string> {
+  const { execFile } = await import("node:child_process");
+  return new Promise((resolve, reject) =>
+    execFile("redis-cli", ["-p", String(port), ...args], { timeout: 10_000 }, (error, stdout) => (error ? reject(error) : resolve(stdout.trim())))
+  );
+}
+
+test("starts, answers redis-cli and ioredis, and shuts down cleanly on SIGINT", async () => {
+  const { spawn } = await import("node:child_process");
+  const [cmd, args] = command("examples/redis_server.ts");
+  const child = spawn(cmd, [...args, "--port=0"], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  let out = "";
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no port printed: ${out}`)), 20_000);
+    child.stdout!.on("data", (d: Uint8Array) => {
+      out += new TextDecoder().decode(d);
+      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
+      if (m && out.includes("Ctrl-C")) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
+    });
+  });
+  try {
+    assert.match(out, new RegExp(`redis-cli -p ${port} ping`));
+    assert.is(await cli(port, "ping"), "PONG");
+    assert.is(await cli(port, "set", "greeting", "hello"), "OK");
+    assert.is(await cli(port, "get", "greeting"), "hello");
+
+    const { Redis } = await import("ioredis");
+    const io = new Redis({ host: "127.0.0.1", port, lazyConnect: true, maxRetriesPerRequest: 0, enableReadyCheck: false });
+    await io.connect();
+    assert.is(await io.set("n", "41"), "OK");
+    assert.is(await io.incr("n"), 42);
+    assert.equal(await io.mget("greeting", "n", "missing"), ["hello", "42", null]);
+    assert.is(await io.set("n", "x", "NX"), null);
+    const err = await io.incr("greeting").then(() => undefined, (e: Error) => e);
+    assert.is(err?.message, "ERR value is not an integer or out of range");
+    await io.quit();
+  } finally {
+    child.kill("SIGINT");
+  }
+  const code = await exited;
+  assert.match(out, /stopped/, "the graceful path ran to its end");
+  // Deno's node:child_process reports the signal it sent, not the code the child exited with.
+  if (runtime !== "deno") assert.is(code, 0);
+});
+
+test.run();
