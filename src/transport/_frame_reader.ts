@@ -59,15 +59,7 @@ export class FrameReader<T> implements FastSource<T> {
   readBatch(): Promise<ReadResult<T[]>> {
     if (this.#mode === "batches" && !this.#eof && !this.#released) {
       // Fast path: the buffer already holds frames (a pipelined burst).
-      const frames: T[] = [];
-      try {
-        decodeAll(this.#decoder, this.src, frames);
-      } catch (error) {
-        this.#error = error;
-        this.#failed = true;
-        this.#eof = true;
-        this.#tail = frames;
-      }
+      const frames = this.#decodeBatch();
       if (frames.length > 0 && !this.#eof) return Promise.resolve({ done: false, value: frames });
     }
     return this.#nextBatch();
@@ -86,19 +78,25 @@ export class FrameReader<T> implements FastSource<T> {
         if (this.#failed) throw this.#error;
         return DONE;
       }
-      const frames: T[] = [];
-      try {
-        decodeAll(this.#decoder, this.src, frames);
-      } catch (error) {
-        this.#error = error;
-        this.#failed = true;
-        this.#eof = true;
-        this.#tail = frames;
-        continue;
-      }
+      const frames = this.#decodeBatch();
+      if (this.#eof) continue; // corrupt: the frames before it are the tail
       if (frames.length > 0) return { done: false, value: frames };
       await this.#readMore();
     }
+  }
+
+  /** Every frame the buffer holds; a corrupt one ends the stream, the frames before it kept as its tail. */
+  #decodeBatch(): T[] {
+    const frames: T[] = [];
+    try {
+      decodeAll(this.#decoder, this.src, frames);
+    } catch (error) {
+      this.#error = error;
+      this.#failed = true;
+      this.#eof = true;
+      this.#tail = frames;
+    }
+    return frames;
   }
 
   release(): void {

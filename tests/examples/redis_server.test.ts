@@ -1,7 +1,8 @@
 /**
  * The main job (examples/redis_server.ts, what `npm start` runs) as a real
  * process on this runtime: it prints its port, answers redis-cli, and exits 0
- * on Ctrl-C (SIGINT). And ioredis, a stock npm client, against it.
+ * on Ctrl-C (SIGINT). And ioredis, a stock npm client, and redis-benchmark
+ * against it.
  */
 import * as assert from "uvu/assert";
 import { suite } from "uvu";
@@ -24,7 +25,7 @@ async function cli(port: number, ...args: string[]): Promise<string> {
   );
 }
 
-test("starts, answers redis-cli and ioredis, and shuts down cleanly on SIGINT", async () => {
+test("starts, answers redis-cli, ioredis and redis-benchmark, and shuts down cleanly on SIGINT", async () => {
   const { spawn } = await import("node:child_process");
   const [cmd, args] = command("examples/redis_server.ts");
   const child = spawn(cmd, [...args, "--port=0"], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
@@ -57,6 +58,21 @@ test("starts, answers redis-cli and ioredis, and shuts down cleanly on SIGINT", 
     const err = await io.incr("greeting").then(() => undefined, (e: Error) => e);
     assert.is(err?.message, "ERR value is not an integer or out of range");
     await io.quit();
+
+    // redis-benchmark, a stock load generator, runs its tests without an error.
+    const { execFile } = await import("node:child_process");
+    const bench = await new Promise<string>((resolve, reject) =>
+      execFile(
+        "redis-benchmark",
+        ["-p", String(port), "-t", "ping_inline,ping_mbulk,set,get,incr,mset", "-n", "2000", "-c", "10", "-P", "8", "--csv"],
+        { timeout: 60_000 },
+        (error, stdout) => (error ? reject(error) : resolve(stdout)),
+      )
+    );
+    for (const name of ["PING_INLINE", "PING_MBULK", "SET", "GET", "INCR", "MSET (10 keys)"]) {
+      const row = bench.split("\n").find((l) => l.startsWith(`"${name}"`));
+      assert.ok(row !== undefined && Number(JSON.parse(`[${row}]`)[1]) > 0, `${name}: ${bench}`);
+    }
   } finally {
     child.kill("SIGINT");
   }

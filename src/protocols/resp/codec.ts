@@ -3,6 +3,15 @@ import { CommandDecoder } from "./_command_decoder.ts";
 import { encodeCommand, encodeValue } from "./_encode.ts";
 import { checkOptions, type RespLimits, resolveLimits } from "./_limits.ts";
 import { ValueDecoder } from "./_value_decoder.ts";
+
+export {
+  DEFAULT_MAX_AGGREGATE_LENGTH,
+  DEFAULT_MAX_BULK_BYTES,
+  DEFAULT_MAX_INLINE_BYTES,
+  DEFAULT_MAX_NESTING_DEPTH,
+  DEFAULT_MAX_VALUE_BYTES,
+} from "./_limits.ts";
+export type { RespLimits } from "./_limits.ts";
 import type { RespValue } from "./value.ts";
 
 /** A command as a client sends it: the name, then its arguments; numbers are sent as their decimal text. */

@@ -32,8 +32,8 @@ export {
   DEFAULT_MAX_INLINE_BYTES,
   DEFAULT_MAX_NESTING_DEPTH,
   DEFAULT_MAX_VALUE_BYTES,
-} from "./_limits.ts";
-export type { RespLimits } from "./_limits.ts";
+} from "./codec.ts";
+export type { RespLimits } from "./codec.ts";
 export { DEFAULT_RESP_POOL_SIZE, respClient } from "./client.ts";
 export type { RespClient, RespClientOptions, RespMessage } from "./client.ts";
 export { argText, respServer } from "./server.ts";
