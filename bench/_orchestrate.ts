@@ -98,6 +98,12 @@ export function startWorker<T>(r: Runtime, script: string, argv: string[]): Prom
   });
 }
 
+/** Starts a peer server (`cmd argv`, e.g. redis-server) on the workers' core; stop it with `kill()` on what this returns. */
+export function spawnServer(cmd: string, argv: string[]): ReturnType<typeof spawn> {
+  const [c, all] = pinned(core, cmd, argv);
+  return spawn(c, all, { cwd: root, stdio: ["ignore", "ignore", "inherit"] });
+}
+
 /** Runs a load generator (`cmd argv`) on the client core; resolves with its stdout. */
 export function runClient(cmd: string, argv: string[]): Promise<string> {
   return new Promise((resolve, reject) => {

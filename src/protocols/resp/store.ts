@@ -19,8 +19,10 @@ const SUBSCRIBED_ALLOWED = new Set(["subscribe", "unsubscribe", "psubscribe", "p
 
 /** Keys are held as Latin-1 strings, one character per byte: binary-safe and cheap to hash. */
 function key(bytes: Uint8Array): string {
+  // One call for a short key; longer ones in slices (an argument list has a size limit).
+  if (bytes.length <= 1024) return String.fromCharCode.apply(null, bytes as unknown as number[]);
   let s = "";
-  for (let i = 0; i < bytes.length; i++) s += String.fromCharCode(bytes[i]!);
+  for (let i = 0; i < bytes.length; i += 1024) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 1024) as unknown as number[]);
   return s;
 }
 
