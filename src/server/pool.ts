@@ -282,7 +282,7 @@ class ClientPool<Req, Res> implements Pool<Req, Res> {
         (client) => {
           if (!waiting) return;
           leave();
-          this.#send(entry, client, req, options).then(resolve, reject);
+          this.#sendWhenRoom(entry, client, req, options).then(resolve, reject);
         },
         (error) => {
           if (!waiting) return;
@@ -291,6 +291,23 @@ class ClientPool<Req, Res> implements Pool<Req, Res> {
         },
       );
     });
+  }
+
+  /**
+   * Sends once `client` has room: the calls that waited for a connection to
+   * open may be more than it takes at once (its `maxInFlight`).
+   */
+  async #sendWhenRoom(entry: Entry<Req, Res>, client: DispatchClient<Req, Res>, req: Req, options: CallOptions | undefined): Promise<Res> {
+    if (client.capacity !== undefined && client.capacity <= 0 && client.ready !== undefined) {
+      entry.waiters++; // not idle while calls wait for it
+      try {
+        while (client.capacity !== undefined && client.capacity <= 0) await client.ready(options?.signal);
+      } finally {
+        entry.waiters--;
+        this.#idle(entry);
+      }
+    }
+    return this.#send(entry, client, req, options);
   }
 
   #send(entry: Entry<Req, Res>, client: DispatchClient<Req, Res>, req: Req, options: CallOptions | undefined): Promise<Res> {

@@ -195,6 +195,31 @@ test("close() while a connection is opening: the calls waiting for it are still 
   await server.shutdown();
 });
 
+test("calls that waited for a connection to open are sent as it has room, never over its maxInFlight", async () => {
+  const listener = memoryListener();
+  const { server, answerAll, mock } = taggedServer(listener);
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const client = pool({
+    size: 1,
+    connect: async () => {
+      await gate;
+      return pipelineClient<string, string>(framed(await listener.connect(), lines()), { maxInFlight: 2 });
+    },
+  });
+  const calls = ["a", "b", "c", "d", "e"].map((s) => hold(client.call(s)));
+  open();
+  await until(() => mock.pending.length === 2, "two calls at the server");
+  for (let answered = 2; answered < 5; answered++) {
+    answerAll();
+    await until(() => mock.pending.length > 0 || answered === 4, "the next calls");
+  }
+  answerAll();
+  assert.equal(await Promise.all(calls), ["1:a", "1:b", "1:c", "1:d", "1:e"]);
+  await client.close();
+  await server.shutdown();
+});
+
 test("a failed connect rejects the calls waiting for it with its NetError and does not poison the pool", async () => {
   for (const kind of kinds) {
     const listener = await kind.listen();

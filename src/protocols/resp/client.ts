@@ -106,9 +106,7 @@ export function respClient(options: RespClientOptions): RespClient {
     ...(options.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: options.idleTimeoutMs }),
     connect: async (signal) => {
       const frames = await open(signal);
-      // Calls the pool hands a connection while it opens may exceed the
-      // dispatcher's default bound: give it the client's own.
-      const client = pipelineClient<RespCommand, RespValue>(protocol === 3 ? withoutPushes(frames) : frames, { maxInFlight: maxQueued });
+      const client = pipelineClient<RespCommand, RespValue>(protocol === 3 ? withoutPushes(frames) : frames);
       try {
         for (const reply of await Promise.all(steps.map((step) => client.call(step)))) refused(reply, steps);
       } catch (error) {
