@@ -167,3 +167,38 @@ export class Fifo<T> {
     this.#head = 0;
   }
 }
+
+/**
+ * A server connection's idle timeout: one timer at a time, re-armed for what
+ * is left of the idle time rather than reset per request. `touch()` marks
+ * activity (a batch read, the last call answered); once nothing is busy and
+ * nothing has happened for `ms`, `onIdle` runs.
+ */
+export class IdleWatch {
+  #clock: Clock;
+  #timer: unknown;
+  #last: number;
+
+  constructor(clock: Clock, ms: number, busy: () => boolean, onIdle: () => void) {
+    this.#clock = clock;
+    this.#last = clock.now();
+    const check = () => {
+      this.#timer = undefined;
+      const idleFor = clock.now() - this.#last;
+      if (!busy() && idleFor >= ms) return onIdle();
+      this.#timer = clock.setTimeout(check, busy() ? ms : ms - idleFor);
+    };
+    this.#timer = clock.setTimeout(check, ms);
+  }
+
+  /** Something happened now. */
+  touch(): void {
+    this.#last = this.#clock.now();
+  }
+
+  /** No more checks. */
+  stop(): void {
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+}

@@ -13,6 +13,7 @@ import {
   protocolError,
   resolveServerOptions,
   type ResolvedServerOptions,
+  IdleWatch,
   writeFrame,
 } from "./_private.ts";
 
@@ -103,8 +104,7 @@ class MultiplexServer<Req, Res> {
   #calls = new AbortController(); // every call's signal follows it
   #shared = { signal: this.#calls.signal };
   #room: (() => void) | undefined;
-  #idleTimer: unknown;
-  #lastActive = 0;
+  #idle: IdleWatch | undefined;
   #resolve!: () => void;
   #onDrain = () => this.#stopReading();
   #onWriteFailed = (error: unknown) => this.#break(error);
@@ -119,7 +119,7 @@ class MultiplexServer<Req, Res> {
     this.#writer = framed.writable.getWriter();
     if (o.signal?.aborted) this.#reading = false;
     o.signal?.addEventListener("abort", this.#onDrain);
-    if (o.idleTimeoutMs !== undefined) this.#armIdle(o.idleTimeoutMs);
+    if (o.idleTimeoutMs !== undefined) this.#idle = new IdleWatch(o.clock, o.idleTimeoutMs, () => this.#running !== 0, () => this.#stopReading());
     this.#read();
   }
 
@@ -131,7 +131,7 @@ class MultiplexServer<Req, Res> {
         const r = await this.#reader.read();
         if (r.done) break;
         const batch = r.value;
-        if (this.#o.idleTimeoutMs !== undefined) this.#lastActive = this.#o.clock.now();
+        this.#idle?.touch();
         for (let i = 0; i < batch.length && !this.#failedCall; i++) {
           const frame = batch[i]!;
           if (this.#hooks.isCancel?.(frame)) {
@@ -188,7 +188,7 @@ class MultiplexServer<Req, Res> {
       this.#room = undefined;
       room();
     }
-    if (this.#o.idleTimeoutMs !== undefined && this.#running === 0) this.#lastActive = this.#o.clock.now();
+    if (this.#running === 0) this.#idle?.touch();
     this.#maybeFinish();
   }
 
@@ -244,23 +244,9 @@ class MultiplexServer<Req, Res> {
     this.#done = true;
     this.#reading = false;
     this.#o.signal?.removeEventListener("abort", this.#onDrain);
-    if (this.#idleTimer !== undefined) this.#o.clock.clearTimeout(this.#idleTimer);
-    this.#idleTimer = undefined;
+    this.#idle?.stop();
     const room = this.#room;
     this.#room = undefined;
     room?.();
-  }
-
-  #armIdle(ms: number): void {
-    const clock = this.#o.clock;
-    this.#lastActive = clock.now();
-    const check = () => {
-      this.#idleTimer = undefined;
-      if (this.#done) return;
-      const idleFor = clock.now() - this.#lastActive;
-      if (this.#running === 0 && idleFor >= ms) return this.#stopReading();
-      this.#idleTimer = clock.setTimeout(check, this.#running === 0 ? ms - idleFor : ms);
-    };
-    this.#idleTimer = clock.setTimeout(check, ms);
   }
 }

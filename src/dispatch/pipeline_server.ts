@@ -11,6 +11,7 @@ import {
   isFrameError,
   resolveServerOptions,
   type ResolvedServerOptions,
+  IdleWatch,
   writeFrame,
 } from "./_private.ts";
 
@@ -118,8 +119,7 @@ class PipelineServer<Req, Res> {
   #calls = new AbortController(); // aborts every call in flight when the connection ends early
   #callOptions = { signal: this.#calls.signal };
   #room: (() => void) | undefined; // the read loop, waiting for a call to finish
-  #idleTimer: unknown;
-  #lastActive = 0;
+  #idle: IdleWatch | undefined;
   #resolve!: () => void;
   #onDrain = () => this.#stopReading();
   #onWriteFailed = (error: unknown) => this.#break(error);
@@ -134,7 +134,7 @@ class PipelineServer<Req, Res> {
     this.#writer = framed.writable.getWriter();
     if (o.signal?.aborted) this.#reading = false;
     o.signal?.addEventListener("abort", this.#onDrain);
-    if (o.idleTimeoutMs !== undefined) this.#armIdle(o.idleTimeoutMs);
+    if (o.idleTimeoutMs !== undefined) this.#idle = new IdleWatch(o.clock, o.idleTimeoutMs, () => this.#written !== this.#issued, () => this.#stopReading());
     this.#read();
   }
 
@@ -149,7 +149,7 @@ class PipelineServer<Req, Res> {
         const r = await this.#reader.read();
         if (r.done) break;
         const batch = r.value;
-        if (this.#o.idleTimeoutMs !== undefined) this.#lastActive = this.#o.clock.now();
+        this.#idle?.touch();
         for (let i = 0; i < batch.length && this.#stopAt === Infinity; i++) {
           if (this.#issued - this.#written >= max) await new Promise<void>((resolve) => (this.#room = resolve));
           if (this.#done) return;
@@ -205,7 +205,7 @@ class PipelineServer<Req, Res> {
       this.#room = undefined;
       room();
     }
-    if (this.#o.idleTimeoutMs !== undefined && this.#written === this.#issued) this.#lastActive = this.#o.clock.now();
+    if (this.#written === this.#issued) this.#idle?.touch();
     this.#maybeFinish();
   }
 
@@ -272,24 +272,9 @@ class PipelineServer<Req, Res> {
     }
     this.#reading = false;
     this.#o.signal?.removeEventListener("abort", this.#onDrain);
-    if (this.#idleTimer !== undefined) this.#o.clock.clearTimeout(this.#idleTimer);
-    this.#idleTimer = undefined;
+    this.#idle?.stop();
     const room = this.#room;
     this.#room = undefined;
     room?.();
-  }
-
-  /** One timer at a time, re-armed for what is left of the idle time rather than reset per request. */
-  #armIdle(ms: number): void {
-    const clock = this.#o.clock;
-    this.#lastActive = clock.now();
-    const check = () => {
-      this.#idleTimer = undefined;
-      if (this.#done) return;
-      const idleFor = clock.now() - this.#lastActive;
-      if (this.#written === this.#issued && idleFor >= ms) return this.#stopReading();
-      this.#idleTimer = clock.setTimeout(check, this.#written === this.#issued ? ms - idleFor : ms);
-    };
-    this.#idleTimer = clock.setTimeout(check, ms);
   }
 }

@@ -4,7 +4,7 @@ import { type Clock, systemClock } from "../service/clock.ts";
 import type { CallOptions, Service } from "../service/service.ts";
 
 /** An option's value for a message: strings quoted, so that "4" and 4 differ. */
-function show(value: unknown): string {
+export function show(value: unknown): string {
   return typeof value === "string" ? JSON.stringify(value) : typeof value === "function" ? "function" : String(value);
 }
 

@@ -1,26 +1,7 @@
 /** Helpers shared by serve() and pool(): option checks and quiet closes. */
 import type { Conn } from "../bytes/conn.ts";
-export { checkClock } from "../middleware/_private.ts";
-
-/** An option's value for a message: strings quoted, so that "4" and 4 differ. */
-function show(value: unknown): string {
-  return typeof value === "string" ? JSON.stringify(value) : typeof value === "function" ? "function" : String(value);
-}
-
-/** Checks that `options` is an object (or absent, when `required` is false). */
-export function checkOptions(fn: string, options: unknown, required = false): Record<string, unknown> {
-  if (options === undefined && !required) return {};
-  if (typeof options !== "object" || options === null) throw new TypeError(`Invalid ${fn} options ${show(options)}: expected an object`);
-  return options as Record<string, unknown>;
-}
-
-/** A count option: a positive integer. */
-export function checkCount(fn: string, name: string, value: unknown, fallback?: number): number {
-  if (value === undefined && fallback !== undefined) return fallback;
-  if (typeof value !== "number") throw new TypeError(`Invalid ${name} ${show(value)} for ${fn}: expected a positive integer`);
-  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`Invalid ${name} ${show(value)} for ${fn}: expected a positive integer`);
-  return value;
-}
+import { show } from "../middleware/_private.ts";
+export { checkClock, checkCount, checkOptions } from "../middleware/_private.ts";
 
 /** A duration in milliseconds: positive (or 0 with `allowZero`); `Infinity` means never. */
 export function checkMs(fn: string, name: string, value: unknown, fallback: number, allowZero = false): number {
