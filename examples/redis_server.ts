@@ -11,6 +11,7 @@
  */
 import { type Adapter, formatAddr, serve, type Server } from "../mod.ts";
 import { respServer, respStore } from "../src/protocols/resp/mod.ts";
+import { portOption } from "./_options.ts";
 
 /** The default port: next to a real Redis. */
 export const DEFAULT_REDIS_PORT = 6380;
@@ -23,11 +24,7 @@ export async function startRedisServer(net: Adapter, port: number): Promise<Serv
 
 /** The port to use, from `argv` (`--port=N`) or `env` (WEFT_REDIS_PORT). */
 export function portFrom(argv: readonly string[], env: Record<string, string | undefined>): number {
-  const raw = argv.find((a) => a.startsWith("--port="))?.slice(7) ?? env.WEFT_REDIS_PORT;
-  if (raw === undefined) return DEFAULT_REDIS_PORT;
-  const port = Number(raw);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RangeError(`Invalid port ${JSON.stringify(raw)}: expected 0 to 65535`);
-  return port;
+  return portOption(argv, env, "port", "WEFT_REDIS_PORT", DEFAULT_REDIS_PORT);
 }
 
 /** Runs until SIGINT or SIGTERM, printing where it listens and how to talk to it. */

@@ -23,7 +23,7 @@ try {
         extends: `../tsconfig.${runtime}.json`,
         compilerOptions: { noEmit: false, declaration: true, outDir: "../dist", rootDir: ".." },
         include: [],
-        files: [`../adapters/${runtime}.ts`, "../mod.ts", "../src/protocols/resp/mod.ts"],
+        files: [`../adapters/${runtime}.ts`, "../mod.ts", "../src/protocols/resp/mod.ts", "../src/protocols/http/mod.ts"],
       }),
     );
     execFileSync(tsc, ["-p", config], { cwd: root, stdio: "inherit" });

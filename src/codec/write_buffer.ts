@@ -119,6 +119,19 @@ export class WriteBuffer {
     return this.#length - start;
   }
 
+  /**
+   * Appends `text` as Latin-1, one byte per UTF-16 unit (its low 8 bits): the
+   * encoding of HTTP's field values, which `Headers` holds as ByteStrings.
+   */
+  writeLatin1(text: string): void {
+    const n = text.length;
+    this.reserve(n);
+    const buf = this.#buf;
+    let at = this.#length;
+    for (let i = 0; i < n; i++) buf[at++] = text.charCodeAt(i);
+    this.#length = at;
+  }
+
   /** Appends the unsigned integer `value` in `bytes` bytes (1, 2, 3, 4 or 8), big-endian unless `littleEndian`. */
   writeUint(value: number, bytes: number, littleEndian = false): void {
     this.reserve(bytes);

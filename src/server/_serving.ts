@@ -21,6 +21,8 @@ export interface Config {
 interface Live {
   conn: Conn;
   info: ConnInfo;
+  /** This connection's drain signal: one per connection, so that a thousand handlers do not pile listeners on one signal. */
+  drain: AbortController;
   /** Closed at the shutdown deadline: its later errors are the abort's, not news. */
   aborted: boolean;
 }
@@ -73,7 +75,9 @@ export class Serving implements Server {
     const o = checkOptions("shutdown()", options);
     const timeoutMs = checkMs("shutdown()", "timeoutMs", o.timeoutMs, this.#c.shutdownTimeoutMs, true);
     if (!this.#drain.signal.aborted) {
-      this.#drain.abort(new NetError("closed", "The server is shutting down"));
+      const reason = new NetError("closed", "The server is shutting down");
+      this.#drain.abort(reason);
+      for (const live of [...this.#live]) live.drain.abort(reason);
       this.#closeListener();
     }
     const clock = this.#c.clock;
@@ -126,14 +130,15 @@ export class Serving implements Server {
 
   #start(conn: Conn): void {
     let info: ConnInfo;
+    const drain = new AbortController();
     try {
-      info = { localAddr: conn.localAddr, remoteAddr: conn.remoteAddr, signal: this.#drain.signal, idleTimeoutMs: this.#c.idleTimeoutMs };
+      info = { localAddr: conn.localAddr, remoteAddr: conn.remoteAddr, signal: drain.signal, idleTimeoutMs: this.#c.idleTimeoutMs };
     } catch (error) {
       this.#report(error, undefined);
       closeQuietly(conn, error);
       return;
     }
-    const live: Live = { conn, info, aborted: false };
+    const live: Live = { conn, info, drain, aborted: false };
     this.#live.add(live);
     let running: Promise<void>;
     try {

@@ -61,6 +61,7 @@ const SUBPATHS: Record<string, string> = {
   deno: "adapters/deno.ts",
   bun: "adapters/bun.ts",
   resp: "src/protocols/resp/mod.ts",
+  http: "src/protocols/http/mod.ts",
 };
 
 const PRELUDE = `const console = { ...globalThis.console, log() {}, info() {}, assert(ok, ...m) { if (!ok) throw new Error("console.assert failed" + (m.length ? ": " + m.join(" ") : "")); } };\n`;
