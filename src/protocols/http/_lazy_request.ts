@@ -16,10 +16,10 @@ import type { HeaderList } from "./head.ts";
 export interface LazySource {
   url: string;
   method: string;
-  list: HeaderList;
+  readonly list: HeaderList;
   /** The request body, or `undefined` for none. */
   body: (() => ReadableStream<Uint8Array>) | undefined;
-  signal: AbortSignal;
+  readonly signal: AbortSignal;
 }
 
 const SOURCE = Symbol("weft.http.source");

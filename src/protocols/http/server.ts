@@ -5,7 +5,7 @@ import type { Clock, Conn, ConnHandler, ConnInfo, Framed, Listener, Server, Serv
 import { FrameError, framed, NetError, serve } from "../../../mod.ts";
 import { type HttpFrame, type HttpHeadFrame, type HttpServerCodec, httpServerCodec } from "./codec.ts";
 import { type HeaderList, hasToken, headerValue, HttpError, type HttpLimits, type RequestHead, type ResponseHead, STATUS_TEXT } from "./head.ts";
-import { lazyRequest } from "./_lazy_request.ts";
+import { type LazySource, lazyRequest } from "./_lazy_request.ts";
 import { resolveLimits } from "./_parse.ts";
 
 /** How long a client may take to send a request head, from its first byte, before it gets 408: 30 seconds. */
@@ -267,20 +267,50 @@ function httpDate(): string {
   return dateText;
 }
 
-/** Per request: what the connection knows about the exchange in flight. */
-interface Exchange {
-  head: RequestHead;
-  /** Aborts when the client goes away, or the connection breaks, while the request is in flight. */
-  abort: AbortController;
-  request: Request | undefined;
+/** Per request: what the connection knows about the exchange in flight. Also the source of a lazy request. */
+class Exchange implements LazySource {
+  readonly head: RequestHead;
+  url = "";
+  method: string;
+  readonly list: HeaderList;
+  body: (() => ReadableStream<Uint8Array>) | undefined = undefined;
+  request: Request | undefined = undefined;
   /** A body is still to be read from the connection. */
   bodyOpen: boolean;
   /** The handler's body stream was cancelled: its rest is dropped. */
-  bodyCancelled: boolean;
-  expectContinue: boolean;
+  bodyCancelled = false;
+  expectContinue = false;
   /** Something (100 Continue or the response) was written. */
-  answered: boolean;
-  upgrade: { status: number; headers: HeadersInit | undefined; response: Response; resolve(u: HttpUpgrade): void; reject(e: unknown): void } | undefined;
+  answered = false;
+  upgrade: { status: number; headers: HeadersInit | undefined; response: Response; resolve(u: HttpUpgrade): void; reject(e: unknown): void } | undefined = undefined;
+  /** Made when someone asks for the signal: most handlers never do. */
+  #controller: AbortController | undefined = undefined;
+  /** Set when the client went away, or the connection broke, while the request was in flight. */
+  gone = false;
+  reason: unknown = undefined;
+
+  constructor(head: RequestHead, bodyOpen: boolean) {
+    this.head = head;
+    this.method = head.method;
+    this.list = head.headers;
+    this.bodyOpen = bodyOpen;
+  }
+
+  /** The request's signal: aborts when the client goes away or the connection breaks. */
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.gone) this.#controller.abort(this.reason);
+    }
+    return this.#controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.reason = reason;
+    this.#controller?.abort(reason);
+  }
 }
 
 /** One connection: requests one after the other (pipelined ones wait their turn), answered in order. */
@@ -313,7 +343,7 @@ class HttpConnection implements HttpInfo {
   #writeFailed: unknown;
   #onWriteFailed = (error: unknown) => {
     this.#writeFailed ??= error;
-    this.#x?.abort.abort(error);
+    this.#x?.abort(error);
   };
 
   constructor(conn: Conn, info: ConnInfo, config: Config, watch: HeadWatch) {
@@ -411,7 +441,7 @@ class HttpConnection implements HttpInfo {
           this.#ended = true;
           if (this.#timedOut) this.#readError = new HttpError(408, "invalid-frame", `The request head took longer than headTimeoutMs ${this.#config.headTimeoutMs}`);
           // The client's end while a request is in flight: it went away.
-          this.#x?.abort.abort(new NetError("closed", "The client closed the connection"));
+          this.#x?.abort(new NetError("closed", "The client closed the connection"));
         } else {
           this.#frames = r.value;
           this.#at = 0;
@@ -421,7 +451,7 @@ class HttpConnection implements HttpInfo {
         this.#reading = undefined;
         this.#ended = true;
         this.#readError = error;
-        if (!(error instanceof FrameError)) this.#x?.abort.abort(error);
+        if (!(error instanceof FrameError)) this.#x?.abort(error);
       },
     );
     return this.#reading;
@@ -430,16 +460,7 @@ class HttpConnection implements HttpInfo {
   /** One request and its response; returns the connection when it was handed over. */
   async #exchange(frame: HeadFrame): Promise<Conn | undefined> {
     const head = frame.head;
-    const x: Exchange = {
-      head,
-      abort: new AbortController(),
-      request: undefined,
-      bodyOpen: frame.body === true,
-      bodyCancelled: false,
-      expectContinue: false,
-      answered: false,
-      upgrade: undefined,
-    };
+    const x = new Exchange(head, frame.body === true);
     this.#x = x;
     this.#served++;
     if ((head.minor === 0 && !hasToken(head.headers, "connection", "keep-alive")) || hasToken(head.headers, "connection", "close")) this.#closing = true;
@@ -476,7 +497,7 @@ class HttpConnection implements HttpInfo {
     const method = head.method;
     if (method === "CONNECT") {
       if (this.#config.connect === undefined) return plain(405, { allow: "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS" });
-      const request: ConnectRequest = { authority: head.target, headers: toHeaders(head.headers), signal: x.abort.signal };
+      const request: ConnectRequest = { authority: head.target, headers: toHeaders(head.headers), signal: x.signal };
       return checkResponse(await this.#config.connect(request, this.#infoFor(x, upgrade)));
     }
     if (method === "TRACE" || method === "TRACK") return plain(405, { allow: "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS" });
@@ -495,7 +516,9 @@ class HttpConnection implements HttpInfo {
     if (x.bodyOpen && !hasBody) x.bodyCancelled = true; // fetch's Request cannot carry a GET's body: it is dropped
     let request: Request;
     if (this.#config.lazyRequests) {
-      request = x.request = lazyRequest({ url, method, list: head.headers, body: hasBody ? () => this.#body(x) : undefined, signal: x.abort.signal });
+      x.url = url;
+      if (hasBody) x.body = () => this.#body(x);
+      request = x.request = lazyRequest(x);
     } else {
       request = x.request = this.#request(x, url, hasBody);
     }
@@ -516,7 +539,7 @@ class HttpConnection implements HttpInfo {
     // The signal is the exchange's own, set on the request rather than passed
     // to its constructor: a Request made to follow a signal costs many times
     // a plain one on Node (a listener, a weak reference, a finalizer each).
-    Object.defineProperty(request, "signal", { value: x.abort.signal, enumerable: true });
+    Object.defineProperty(request, "signal", { get: () => x.signal, enumerable: true, configurable: true });
     return request;
   }
 
@@ -677,9 +700,8 @@ class HttpConnection implements HttpInfo {
       this.#write({ kind: "head", head, body: true });
       this.#write({ kind: "chunk", chunk: bytes });
       let r = second ?? (await next);
-      const signal = x.abort.signal;
       while (!r.done) {
-        if (signal.aborted) throw signal.reason;
+        if (x.gone) throw x.reason;
         this.#write({ kind: "chunk", chunk: checkChunk(r.value) });
         if ((this.#writer.desiredSize ?? 1) <= 0) await this.#writer.ready;
         r = await reader.read();
@@ -688,7 +710,7 @@ class HttpConnection implements HttpInfo {
     } catch (error) {
       reader.cancel(error).catch(() => {});
       // Half a response cannot be taken back: the connection ends here.
-      throw error instanceof Error && error === x.abort.signal.reason ? error : new NetError("body-aborted", "The response body failed", { cause: error });
+      throw x.gone && error === x.reason ? error : new NetError("body-aborted", "The response body failed", { cause: error });
     }
   }
 
@@ -725,7 +747,7 @@ class HttpConnection implements HttpInfo {
   /** A malformed request, a broken connection or a failed response: answer what can be answered, then close. */
   async #fail(error: unknown): Promise<void> {
     const x = this.#x;
-    x?.abort.abort(error);
+    x?.abort(error);
     if (error instanceof HttpError && (x === undefined || !x.answered) && this.#writeFailed === undefined) {
       const head: ResponseHead = { status: error.status, statusText: "", minor: 1, headers: ["date", httpDate(), "connection", "close", "content-type", "text/plain;charset=UTF-8"] };
       this.#write({ kind: "head", head, body: new TextEncoder().encode(`${error.status} ${STATUS_TEXT[error.status] ?? ""}: ${error.message}\n`) });
