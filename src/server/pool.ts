@@ -220,7 +220,7 @@ class ClientPool<Req, Res> implements Pool<Req, Res> {
     for (let i = this.#entries.length - 1; i >= 0; i--) {
       const e = this.#entries[i]!;
       const client = e.client;
-      if (client && client.capacity === 0 && client.pending === 0) this.#drop(e); // removes index i only
+      if (client && finished(client)) this.#drop(e); // removes index i only
     }
   }
 
@@ -301,7 +301,11 @@ class ClientPool<Req, Res> implements Pool<Req, Res> {
     if (client.capacity !== undefined && client.capacity <= 0 && client.ready !== undefined) {
       entry.waiters++; // not idle while calls wait for it
       try {
-        while (client.capacity !== undefined && client.capacity <= 0) await client.ready(options?.signal);
+        while (client.capacity !== undefined && client.capacity <= 0) {
+          // A client with no room and nothing pending is finished: its ready() would resolve at once, forever.
+          if (finished(client)) throw new NetError("closed", "The connection closed before the call could be sent");
+          await client.ready(options?.signal);
+        }
       } finally {
         entry.waiters--;
         this.#idle(entry);
@@ -361,4 +365,9 @@ class ClientPool<Req, Res> implements Pool<Req, Res> {
     if (this.#ready.size === 0) return;
     for (const wake of [...this.#ready]) wake();
   }
+}
+
+/** A client that takes no more calls and has none pending: its connection is over. */
+function finished(client: DispatchClient<unknown, unknown>): boolean {
+  return client.capacity === 0 && client.pending === 0;
 }

@@ -220,6 +220,32 @@ test("calls that waited for a connection to open are sent as it has room, never 
   await server.shutdown();
 });
 
+test("calls waiting for room on a connection that then dies reject with closed instead of waiting forever", async () => {
+  const listener = memoryListener();
+  const conns: Conn[] = [];
+  const server = serve(listener, (conn) => {
+    conns.push(conn);
+    return conn.closed.catch(() => {});
+  });
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  const client = pool({
+    size: 1,
+    connect: async () => {
+      await gate;
+      return pipelineClient<string, string>(framed(await listener.connect(), lines()), { maxInFlight: 1 });
+    },
+  });
+  const calls = ["a", "b"].map((s) => settle(client.call(s)));
+  open();
+  await until(() => conns.length === 1, "the connection at the server");
+  await conns[0]!.close(new Error("reset by the test"));
+  const [a, b] = await Promise.all(calls);
+  for (const r of [a!, b!]) assert.ok(!r.ok && r.error instanceof NetError, String(!r.ok && r.error));
+  await client.close();
+  await server.shutdown({ timeoutMs: 0 });
+});
+
 test("a failed connect rejects the calls waiting for it with its NetError and does not poison the pool", async () => {
   for (const kind of kinds) {
     const listener = await kind.listen();

@@ -5,6 +5,8 @@
  *   Response`), so the apps written for Deno, Bun, Workers and Hono run on
  *   any runtime weft runs on; {@link httpHandler} is the same as a serve()
  *   connection handler;
+ * - {@link httpClient}: a client as a `Service<Request, Response>`, over
+ *   pools of keep-alive connections, with streamed bodies both ways;
  * - {@link httpServerCodec} and {@link httpClientCodec}: the HTTP/1.1 wire
  *   format as codecs of head, chunk and end frames, bounded by default.
  *
@@ -40,3 +42,5 @@ export { httpClientCodec, httpServerCodec } from "./codec.ts";
 export type { HttpClientCodec, HttpFrame, HttpHeadFrame, HttpServerCodec } from "./codec.ts";
 export { DEFAULT_HEAD_TIMEOUT_MS, DEFAULT_MAX_DRAIN_BYTES, httpHandler, serveHttp } from "./server.ts";
 export type { ConnectRequest, FetchHandler, HttpHandlerOptions, HttpInfo, HttpUpgrade, ServeHttpOptions } from "./server.ts";
+export { DEFAULT_HTTP_IDLE_TIMEOUT_MS, DEFAULT_HTTP_MAX_ORIGINS, DEFAULT_HTTP_MAX_QUEUED, DEFAULT_HTTP_POOL_SIZE, httpClient } from "./client.ts";
+export type { HttpClient, HttpClientOptions } from "./client.ts";

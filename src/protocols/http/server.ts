@@ -683,7 +683,7 @@ class HttpConnection implements HttpInfo {
       }
       const bytes = checkChunk(first.value);
       // A body that is all there (a string, a buffer) leaves with a Content-Length, in the head's write.
-      let second: ReadableStreamReadResult<Uint8Array> | undefined;
+      let second: Awaited<ReturnType<typeof reader.read>> | undefined;
       const next = reader.read();
       next.then((r) => (second = r), () => {});
       // Such a body's next read settles within a few microtasks: one on Node 24, two on Node 20 and Bun, five for a Blob on Deno.
