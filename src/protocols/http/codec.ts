@@ -305,6 +305,7 @@ class ServerCodec extends BodyDecoder<RequestHead> implements HttpServerCodec {
     // A 2xx to CONNECT has no body and no framing fields (RFC 9110 §9.3.6): the tunnel's bytes follow.
     const noBody = interim || head.status === 204 || head.status === 304 || exchange?.method === "HEAD" || (exchange?.method === "CONNECT" && head.status < 300);
     writeStatusLine(head, dst);
+    this.#out.headLength = exchange?.method === "HEAD" && head.status !== 204 && head.status !== 304;
     this.#out.encodeHead(head.headers, frame.body, noBody, exchange?.minor === 0, interim, false, dst);
   }
 }
@@ -357,6 +358,8 @@ function writeStatusLine(head: ResponseHead, dst: WriteBuffer): void {
 
 /** The writing half both encoders share: fields, framing, and the body frames as the framing says. */
 class BodyEncoder {
+  /** The message answers a HEAD: a whole body given for it is counted in a Content-Length, not sent. */
+  headLength = false;
   #chunked = false;
   #discard = false; // HEAD, 204, 304: body frames are dropped
   #remaining = -1; // bytes a Content-Length body still owes, -1 when not counted
@@ -377,6 +380,8 @@ class BodyEncoder {
     this.#discard = noBody;
     this.#remaining = -1;
     if (interim || noBody) {
+      // A HEAD response says the length its GET would have, when it is known.
+      if (noBody && !interim && body instanceof Uint8Array && declared < 0 && this.headLength) dst.writeLatin1(`content-length: ${body.length}\r\n`);
       dst.write(CRLF);
       return;
     }

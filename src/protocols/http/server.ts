@@ -664,7 +664,8 @@ class HttpConnection implements HttpInfo {
     if (!hasDate) headers.push("date", httpDate());
     const status = response.status;
     const head: ResponseHead = { status, statusText: response.statusText, minor: 1, headers };
-    const noBody = x.head.method === "HEAD" || status === 204 || status === 304;
+    const noBody = status === 204 || status === 304;
+    const isHead = x.head.method === "HEAD";
     const body = response.body;
     if (body === null || noBody) {
       if (body !== null) body.cancel().catch(() => {});
@@ -692,6 +693,13 @@ class HttpConnection implements HttpInfo {
         if (length >= 0 && length !== bytes.length) throw new TypeError(`The response's Content-Length is ${length} but its body has ${bytes.length} bytes`);
         this.#finishHead(head, close, x);
         this.#write({ kind: "head", head, body: bytes });
+        return;
+      }
+      if (isHead) {
+        // A HEAD response stops at its head: the stream is not pumped only to be dropped.
+        this.#finishHead(head, close, x);
+        this.#write({ kind: "head", head, body: true });
+        reader.cancel().catch(() => {});
         return;
       }
       // A stream: chunked (or by its Content-Length), or to the end of the connection for an HTTP/1.0 client.
