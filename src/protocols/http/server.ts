@@ -451,7 +451,8 @@ class HttpConnection implements HttpInfo {
         this.#reading = undefined;
         this.#ended = true;
         this.#readError = error;
-        if (!(error instanceof FrameError)) this.#x?.abort(error);
+        // A malformed request is answered; a connection that broke or ended mid-message means the client left.
+        if (!(error instanceof HttpError)) this.#x?.abort(error);
       },
     );
     return this.#reading;
@@ -473,7 +474,8 @@ class HttpConnection implements HttpInfo {
         // The request's body was malformed: the handler saw its body fail.
         response = plain(bad.status, { connection: "close" });
       } else {
-        this.#config.onError(error, x.request);
+        // A handler that failed because its client left (its body broke off) is not news.
+        if (!x.gone) this.#config.onError(error, x.request);
         response = plain(500);
       }
     }
