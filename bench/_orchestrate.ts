@@ -71,7 +71,7 @@ function pinned(on: string, cmd: string, argv: string[]): [string, string[]] {
  * Starts `script` on runtime `r` as a server that keeps running: resolves with
  * the first JSON line it prints (its ports) and a `stop()` that ends it.
  */
-export function startWorker<T>(r: Runtime, script: string, argv: string[]): Promise<{ info: T; stop(): Promise<void> }> {
+export function startWorker<T>(r: Runtime, script: string, argv: string[]): Promise<{ info: T; pid: number; stop(): Promise<void> }> {
   return new Promise((resolve, reject) => {
     const [cmd, all] = pinned(core, r.cmd, [...r.argv, script, ...argv]);
     const child = spawn(cmd, all, { cwd: root, stdio: ["pipe", "pipe", "inherit"] });
@@ -89,6 +89,7 @@ export function startWorker<T>(r: Runtime, script: string, argv: string[]): Prom
       started = true;
       resolve({
         info: JSON.parse(line) as T,
+        pid: child.pid!,
         stop: () => {
           child.stdin.end(); // the worker exits when its stdin closes
           return exited;
@@ -167,4 +168,12 @@ export function writeReadme(name: string, header: string[], rows: string[], meas
   const merged = [...header, ...sorted, "", ...notes, labelled].join("\n");
   writeFileSync(path, readme.replace(marker, `<!-- bench:${name} -->\n${merged}\n<!-- /bench:${name} -->`));
   console.log("README.md updated");
+}
+
+/** CPU seconds (user + system) process `pid` has used so far, from /proc (Linux). */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 }

@@ -13,7 +13,7 @@
  * The servers run pinned to one core, wrk to another. Every run of wrk must
  * end without socket errors or non-2xx responses, or the benchmark stops.
  */
-import { args, flag, fmt, note, runClient, runtimes, startWorker, writeReadme } from "./_orchestrate.ts";
+import { args, cpuSeconds, flag, fmt, note, runClient, runtimes, startWorker, writeReadme } from "./_orchestrate.ts";
 import { median } from "./_stats.ts";
 
 const rounds = Number(flag("rounds") ?? 5);
@@ -33,6 +33,7 @@ const NATIVE: Record<string, { name: string; target: number }> = {
 
 interface Result {
   rps: number;
+  requests: number;
   p50: string;
   p99: string;
 }
@@ -47,7 +48,8 @@ async function wrk(port: number, seconds: number): Promise<Result> {
   const rps = /Requests\/sec:\s+([\d.]+)/.exec(out)?.[1];
   if (rps === undefined || !(Number(rps) > 0)) throw new Error(`wrk printed no requests/s:\n${out}`);
   const percentile = (p: string) => new RegExp(`^\\s+${p}%\\s+(\\S+)`, "m").exec(out)?.[1] ?? "?";
-  return { rps: Number(rps), p50: percentile("50"), p99: percentile("99") };
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
+  return { rps: Number(rps), requests, p50: percentile("50"), p99: percentile("99") };
 }
 
 /** Both servers must answer the same before they are compared (a missing content-type is only worth a warning). */
@@ -65,25 +67,30 @@ interface Row {
   native: number[];
   weft: number[];
   lazy: number[];
+  /** The server's CPU time per request, in microseconds: steadier than throughput on a shared machine. */
+  cpu: { native: number[]; weft: number[]; lazy: number[] };
 }
 
 const rows: Row[] = [];
 for (const r of runtimes()) {
   process.stderr.write(`\n${r.name}:\n`);
-  const { info, stop } = await startWorker<{ runtime: string; native: number; weft: number; lazy: number }>(r, "bench/http_worker.ts", []);
+  const { info, pid, stop } = await startWorker<{ runtime: string; native: number; weft: number; lazy: number }>(r, "bench/http_worker.ts", []);
   try {
     await check(`${r.name} native`, info.native);
     await check(`${r.name} weft`, info.weft);
     await check(`${r.name} weft lazyRequests`, info.lazy);
-    const row: Row = { runtime: info.runtime, native: [], weft: [], lazy: [] };
+    const row: Row = { runtime: info.runtime, native: [], weft: [], lazy: [], cpu: { native: [], weft: [], lazy: [] } };
     await wrk(info.native, warmup); // warm-up, all three
     await wrk(info.weft, warmup);
     await wrk(info.lazy, warmup);
     for (let i = 0; i < rounds; i++) {
       for (const variant of ["native", "weft", "lazy"] as const) {
-        const { rps, p50, p99 } = await wrk(info[variant], duration);
+        const before = cpuSeconds(pid);
+        const { rps, requests, p50, p99 } = await wrk(info[variant], duration);
+        const cpu = ((cpuSeconds(pid) - before) * 1e6) / requests;
         row[variant].push(rps);
-        process.stderr.write(`  ${r.name} ${variant} #${i + 1}: ${rps.toFixed(0)} requests/s (latency p50 ${p50}, p99 ${p99})\n`);
+        row.cpu[variant].push(cpu);
+        process.stderr.write(`  ${r.name} ${variant} #${i + 1}: ${rps.toFixed(0)} requests/s, ${cpu.toFixed(1)} µs CPU/request (latency p50 ${p50}, p99 ${p99})\n`);
       }
     }
     rows.push(row);
@@ -93,15 +100,15 @@ for (const r of runtimes()) {
 }
 
 const header = [
-  "| runtime | native server | native (requests/s) | weft (requests/s) | weft / native | weft, lazyRequests (requests/s) | lazyRequests / native | target |",
-  "|---|---|---|---|---|---|---|---|",
+  "| runtime | native server | native (requests/s) | weft (requests/s) | weft / native | weft, lazyRequests (requests/s) | lazyRequests / native | target | server CPU per request: native / weft / lazyRequests (µs) |",
+  "|---|---|---|---|---|---|---|---|---|",
 ];
 // Each round measures both back to back: the median of the per-round ratios.
 const lines = rows.map((row) => {
   const native = NATIVE[row.runtime.split(" ")[0]!]!;
   const ratio = median(row.weft.map((w, i) => w / row.native[i]!));
   const lazyRatio = median(row.lazy.map((w, i) => w / row.native[i]!));
-  return `| ${row.runtime} | ${native.name} | ${fmt(median(row.native))} | ${fmt(median(row.weft))} | **${ratio.toFixed(2)}** | ${fmt(median(row.lazy))} | **${lazyRatio.toFixed(2)}** | ≥ ${native.target} |`;
+  return `| ${row.runtime} | ${native.name} | ${fmt(median(row.native))} | ${fmt(median(row.weft))} | **${ratio.toFixed(2)}** | ${fmt(median(row.lazy))} | **${lazyRatio.toFixed(2)}** | ≥ ${native.target} | ${median(row.cpu.native).toFixed(1)} / ${median(row.cpu.weft).toFixed(1)} / ${median(row.cpu.lazy).toFixed(1)} |`;
 });
 const noteText = note(
   `Medians of ${rounds} alternating rounds (ratios: the median of each round's ratio), wrk -t${THREADS} -c${CONNECTIONS} -d${duration}s with keep-alive, ` +
