@@ -64,9 +64,13 @@ const prototype: object = Object.create(Request.prototype, {
   signal: { get(this: Lazy) { return this[SOURCE].signal; }, configurable: true },
   [Symbol.toStringTag]: { value: "Request", configurable: true },
 });
-for (const name of Object.getOwnPropertyNames(Request.prototype)) {
+// Every member along Request's prototype chain (a platform's Request may be a subclass, as edge-runtime's is).
+const members = new Map<string, PropertyDescriptor>();
+for (let p: object | null = Request.prototype; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+  for (const name of Object.getOwnPropertyNames(p)) if (!members.has(name)) members.set(name, Object.getOwnPropertyDescriptor(p, name)!);
+}
+for (const [name, d] of members) {
   if (name === "constructor" || Object.prototype.hasOwnProperty.call(prototype, name)) continue;
-  const d = Object.getOwnPropertyDescriptor(Request.prototype, name)!;
   if (typeof d.value === "function") {
     Object.defineProperty(prototype, name, {
       value: function (this: Lazy, ...args: unknown[]) {

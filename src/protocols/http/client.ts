@@ -262,7 +262,7 @@ class Client implements HttpClient {
     if (this.#closing) throw new NetError("closed", "Cannot call: httpClient() is closed");
     const url = new URL(request.url);
     const origin = this.#origin(url);
-    const signal = options?.signal === undefined ? request.signal : AbortSignal.any([options.signal, request.signal]);
+    const signal = options?.signal === undefined ? request.signal : eitherSignal(options.signal, request.signal);
     signal.throwIfAborted();
     if (request.bodyUsed) throw new TypeError("Invalid request for httpClient().call(): its body was already read");
     const out = await outgoing(request, url);
@@ -842,4 +842,25 @@ function bodyError(error: unknown): unknown {
     return new NetError("closed", "The server closed the connection in the middle of the response body", { cause: error });
   }
   return error;
+}
+
+/**
+ * A signal that aborts when `a` or `b` does: `AbortSignal.any` where the
+ * platform has it (it holds its sources weakly); else (edge-runtime 4) a
+ * controller that listens to both.
+ */
+function eitherSignal(a: AbortSignal, b: AbortSignal): AbortSignal {
+  if (typeof AbortSignal.any === "function") return AbortSignal.any([a, b]);
+  if (a.aborted) return a;
+  if (b.aborted) return b;
+  const both = new AbortController();
+  const onA = () => both.abort(a.reason);
+  const onB = () => both.abort(b.reason);
+  a.addEventListener("abort", onA, { once: true });
+  b.addEventListener("abort", onB, { once: true });
+  both.signal.addEventListener("abort", () => {
+    a.removeEventListener("abort", onA);
+    b.removeEventListener("abort", onB);
+  }, { once: true });
+  return both.signal;
 }
