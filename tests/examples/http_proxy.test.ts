@@ -9,11 +9,11 @@ import { suite } from "uvu";
 import { serveHttp } from "../../src/protocols/http/mod.ts";
 import { backendFrom, type HttpProxy, startHttpProxy } from "../../examples/http_proxy.ts";
 import { loadAdapter, runtime } from "../_runtime.ts";
+import { startProgram } from "./_program.ts";
 import { patternCopy, readPattern } from "../_helpers.ts";
 
 const net = await loadAdapter();
 const test = suite(`examples: the HTTP proxy (${runtime})`);
-const root = new URL("../../", import.meta.url).pathname;
 const MiB = 1024 * 1024;
 
 /** Rejects when `p` takes longer than `ms`. */
@@ -228,35 +228,19 @@ test("options: the backend from --backend= or WEFT_PROXY_BACKEND; a bad one is r
 
 test("the program: prints its address, forwards, and exits 0 on SIGINT", async () => {
   const backend = await weftBackend();
-  const { spawn } = await import("node:child_process");
-  const argv = runtime === "deno" ? ["run", "-A"] : runtime === "bun" ? [] : [...process.execArgv];
-  const child = spawn(process.execPath, [...argv, "examples/http_proxy.ts", "--port=0", `--backend=http://127.0.0.1:${backend.port}`], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  let out = "";
+  const { program, captures } = await startProgram("examples/http_proxy.ts", ["--port=0", `--backend=http://127.0.0.1:${backend.port}`], [
+    /listening on 127\.0\.0\.1:(\d+)/,
+  ]);
+  const port = Number(captures[0]);
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no address printed: ${out}`)), 20_000);
-      child.stdout!.on("data", (d: Uint8Array) => {
-        out += new TextDecoder().decode(d);
-        const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
-        if (m && out.includes("Ctrl-C")) {
-          clearTimeout(timer);
-          resolve(Number(m[1]));
-        }
-      });
-    });
     const res = await within(fetch(`http://127.0.0.1:${port}/from-the-program`), "a request through the program");
     assert.is(((await res.json()) as { path: string }).path, "/from-the-program");
   } finally {
-    child.kill("SIGINT");
+    const code = await within(program.interrupt(), "the program to exit");
+    assert.match(program.out(), /stopped/, "the graceful path ran to its end");
+    // Deno's node:child_process reports the signal it sent, not the code the child exited with.
+    if (runtime !== "deno") assert.is(code, 0);
   }
-  const code = await within(exited, "the program to exit");
-  assert.match(out, /stopped/, "the graceful path ran to its end");
-  // Deno's node:child_process reports the signal it sent, not the code the child exited with.
-  if (runtime !== "deno") assert.is(code, 0);
   await backend.stop();
 });
 

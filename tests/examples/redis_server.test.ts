@@ -7,16 +7,9 @@
 import * as assert from "uvu/assert";
 import { suite } from "uvu";
 import { runtime } from "../_runtime.ts";
+import { startProgram } from "./_program.ts";
 
 const test = suite(`examples: the Redis-compatible server as npm start runs it (${runtime})`);
-const root = new URL("../../", import.meta.url).pathname;
-
-/** This runtime's command line for a TypeScript file. */
-function command(file: string): [string, string[]] {
-  if (runtime === "deno") return [process.execPath, ["run", "-A", file]];
-  if (runtime === "bun") return [process.execPath, [file]];
-  return [process.execPath, [...process.execArgv, file]];
-}
 
 async function cli(port: number, ...args: string[]): Promise<string> {
   const { execFile } = await import("node:child_process");
@@ -26,24 +19,10 @@ async function cli(port: number, ...args: string[]): Promise<string> {
 }
 
 test("starts, answers redis-cli, ioredis and redis-benchmark, and shuts down cleanly on SIGINT", async () => {
-  const { spawn } = await import("node:child_process");
-  const [cmd, args] = command("examples/redis_server.ts");
-  const child = spawn(cmd, [...args, "--port=0"], { cwd: root, stdio: ["ignore", "pipe", "inherit"] });
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  let out = "";
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no port printed: ${out}`)), 20_000);
-    child.stdout!.on("data", (d: Uint8Array) => {
-      out += new TextDecoder().decode(d);
-      const m = /listening on 127\.0\.0\.1:(\d+)/.exec(out);
-      if (m && out.includes("Ctrl-C")) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    });
-  });
+  const { program, captures } = await startProgram("examples/redis_server.ts", ["--port=0"], [/listening on 127\.0\.0\.1:(\d+)/]);
+  const port = Number(captures[0]);
   try {
-    assert.match(out, new RegExp(`redis-cli -p ${port} ping`));
+    assert.match(program.out(), new RegExp(`redis-cli -p ${port} ping`));
     assert.is(await cli(port, "ping"), "PONG");
     assert.is(await cli(port, "set", "greeting", "hello"), "OK");
     assert.is(await cli(port, "get", "greeting"), "hello");
@@ -74,12 +53,11 @@ test("starts, answers redis-cli, ioredis and redis-benchmark, and shuts down cle
       assert.ok(row !== undefined && Number(JSON.parse(`[${row}]`)[1]) > 0, `${name}: ${bench}`);
     }
   } finally {
-    child.kill("SIGINT");
+    const code = await program.interrupt();
+    assert.match(program.out(), /stopped/, "the graceful path ran to its end");
+    // Deno's node:child_process reports the signal it sent, not the code the child exited with.
+    if (runtime !== "deno") assert.is(code, 0);
   }
-  const code = await exited;
-  assert.match(out, /stopped/, "the graceful path ran to its end");
-  // Deno's node:child_process reports the signal it sent, not the code the child exited with.
-  if (runtime !== "deno") assert.is(code, 0);
 });
 
 test.run();
