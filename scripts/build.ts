@@ -15,7 +15,7 @@ const work = join(root, ".build");
 rmSync(join(root, "dist"), { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 try {
-  for (const runtime of ["node", "deno", "bun"]) {
+  for (const runtime of ["node", "deno", "bun", "cloudflare"]) {
     const config = join(work, `tsconfig.${runtime}.json`);
     writeFileSync(
       config,

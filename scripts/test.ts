@@ -49,6 +49,7 @@ const checks: [string, string][] = [
   ["adapter: node", "tsconfig.node.json"],
   ["adapter: deno", "tsconfig.deno.json"],
   ["adapter: bun", "tsconfig.bun.json"],
+  ["adapter: cloudflare (workers-types), its tests' and examples' Workers", "tsconfig.cloudflare.json"],
   ["tests, examples, benchmarks", "tsconfig.tests.json"],
 ];
 {
@@ -68,7 +69,7 @@ const env = { WEFT_NODE: process.execPath };
 const runtimes: { name: string; cmd: string; argv: string[]; env?: Record<string, string> }[] = [
   { name: "node20", cmd: process.execPath, argv: ["--expose-gc", "--import", "tsx"], env: { WEFT_PRIMARY: "1" } },
   { name: "node24", cmd: node24, argv: ["--expose-gc"] },
-  { name: "deno", cmd: bin("deno"), argv: ["run", "-A", "--v8-flags=--expose-gc"] },
+  { name: "deno", cmd: bin("deno"), argv: ["run", "-A", "--unstable-net", "--v8-flags=--expose-gc"] }, // --unstable-net: UDP (Deno.listenDatagram)
   { name: "bun", cmd: bin("bun"), argv: [] },
 ];
 

@@ -1,7 +1,9 @@
 import { NetError } from "../errors.ts";
 import type { CallOptions, Service } from "./service.ts";
 
-const NEVER = new AbortController().signal; // a signal that never aborts, for callers that pass none
+// A signal that never aborts, for callers that pass none. Made on first use:
+// workerd refuses `new AbortController()` in a Worker's global scope.
+let never: AbortSignal | undefined;
 
 /**
  * The function's options. Its signal is read from the caller's options only
@@ -14,7 +16,7 @@ class FnOptions {
     this.#options = options;
   }
   get signal(): AbortSignal {
-    return this.#options?.signal ?? NEVER;
+    return this.#options?.signal ?? (never ??= new AbortController().signal);
   }
 }
 
