@@ -28,6 +28,10 @@ export type { NetAddr } from "./src/bytes/net_addr.ts";
 export { formatAddr } from "./src/bytes/net_addr.ts";
 export { memoryPipe, DEFAULT_PIPE_CAPACITY } from "./src/bytes/memory_pipe.ts";
 export type { MemoryPipeOptions } from "./src/bytes/memory_pipe.ts";
+export type { BindUdpOptions, Datagram, UdpSocket } from "./src/bytes/datagram.ts";
+export { DEFAULT_MAX_DATAGRAM_BYTES, DEFAULT_RECEIVE_QUEUE, DEFAULT_UDP_HOSTNAME } from "./src/bytes/datagram.ts";
+export { memoryUdp } from "./src/bytes/memory_udp.ts";
+export type { MemoryUdpOptions } from "./src/bytes/memory_udp.ts";
 export type {
   ConnectOptions,
   ConnOptions,
@@ -70,6 +74,10 @@ export { DEFAULT_MAX_BUFFERED_WRITE_BYTES, framed } from "./src/transport/framed
 export type { Framed, FramedOptions, FramedParts } from "./src/transport/framed.ts";
 export { DEFAULT_HANDSHAKE_LINE_BYTES, Handshake, handshake } from "./src/transport/handshake.ts";
 export type { HandshakeParts } from "./src/transport/handshake.ts";
+export { datagramFramed } from "./src/transport/datagram_framed.ts";
+export type { DatagramFrame, DatagramFramed, DatagramFramedOptions } from "./src/transport/datagram_framed.ts";
+export { datagramPeer } from "./src/transport/datagram_peer.ts";
+export type { DatagramPeer } from "./src/transport/datagram_peer.ts";
 
 // ── Services and middleware ───────────────────────────────────────────────
 export type { CallOptions, Service } from "./src/service/service.ts";
@@ -163,6 +171,11 @@ export type { ConnListenerOptions } from "./src/bytes/conn_listener.ts";
 export { withDeadline } from "./src/bytes/deadline.ts";
 export type { DeadlineOptions } from "./src/bytes/deadline.ts";
 export { codeFromErrno } from "./src/bytes/errno.ts";
+export { DatagramSocket, SEND_WINDOW } from "./src/bytes/datagram_socket.ts";
+export type { DatagramSocketOptions } from "./src/bytes/datagram_socket.ts";
+export type { RawDatagramEvents, RawDatagramSocket } from "./src/bytes/raw_datagram_socket.ts";
+export { checkRemoteAddr, resolveBindUdpOptions } from "./src/bytes/datagram.ts";
+export type { ResolvedBindUdp } from "./src/bytes/datagram.ts";
 export { unixAddresses } from "./src/bytes/net_addr.ts";
 export { parsePem } from "./src/bytes/pem.ts";
 export {

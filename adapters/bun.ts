@@ -1,6 +1,7 @@
 /**
  * weft's adapter for Bun: TCP, Unix sockets and TLS from `Bun.connect` and
- * `Bun.listen`, as {@link Conn}s and {@link Listener}s.
+ * `Bun.listen`, as {@link Conn}s and {@link Listener}s; UDP from
+ * `Bun.udpSocket` (`bindUdp`, see `_bun_udp.ts`).
  *
  * Bun's socket API is callback-based and unbuffered: one set of handlers per
  * connect or listener, `write()` returns how many bytes it took. Each handler
@@ -56,8 +57,11 @@ import {
 } from "../mod.ts";
 import { BunSocket, handlers, noop, toNetError, type Waiter } from "./_bun_socket.ts";
 import { joinBytes, spliced, upgrade } from "./_bun_starttls.ts";
+import { bindUdp } from "./_bun_udp.ts";
 
+export type { BindUdpOptions, Datagram, UdpSocket } from "../mod.ts";
 export type { Conn, ConnectOptions, Listener, ListenOptions, StartTlsOptions, TlsConnectOptions, TlsListenOptions };
+export { bindUdp };
 
 /** ALPN protocol names in TLS's wire format (each one prefixed by its length), as Bun takes them. */
 function alpnWire(protocols: string[] | undefined): Uint8Array | undefined {
@@ -291,4 +295,4 @@ export function startTls(conn: Conn, options: StartTlsOptions = {}): Promise<Con
   );
 }
 
-({ connect, connectTls, listen, listenTls, startTls }) satisfies Adapter;
+({ connect, connectTls, listen, listenTls, startTls, bindUdp }) satisfies Adapter;

@@ -1,7 +1,8 @@
 /**
  * weft's adapter for Deno: TCP, Unix sockets and TLS from `Deno.connect`,
  * `Deno.listen`, `Deno.listenTls` and `Deno.startTls`, as {@link Conn}s and
- * {@link Listener}s.
+ * {@link Listener}s; UDP from `Deno.listenDatagram` (`bindUdp`, see
+ * `_deno_udp.ts`).
  *
  * Each `Deno.Conn` is read with `conn.read()` into one reused buffer, and only
  * while a reader waits (or once the writable is closed), so a conn that nothing
@@ -23,6 +24,8 @@
  *   certificate.
  * - A TLS handshake that times out or is aborted is abandoned, but Deno (2.9)
  *   keeps its socket open until the peer sends something or closes.
+ * - UDP needs the `--unstable-net` flag (`Deno.listenDatagram` is unstable):
+ *   without it `bindUdp` rejects with a {@link NetError} `unsupported`.
  *
  * @example Echo server and client
  * ```ts
@@ -67,8 +70,11 @@ import {
   withDeadline,
 } from "../mod.ts";
 import { closeQuietly, codeOf, DenoSocket, netAddr, toNetError } from "./_deno_socket.ts";
+import { bindUdp } from "./_deno_udp.ts";
 
+export type { BindUdpOptions, Datagram, UdpSocket } from "../mod.ts";
 export type { Conn, ConnectOptions, Listener, ListenOptions, StartTlsOptions, TlsConnectOptions, TlsListenOptions };
+export { bindUdp };
 
 /** How long the accept loop waits when the process is out of file descriptors, so it neither spins nor dies. */
 const ACCEPT_RETRY_MS = 100;
@@ -206,6 +212,8 @@ export function connectTls(options: TlsConnectOptions): Promise<Conn> {
 function acceptRetry(error: unknown): "next" | "later" | undefined {
   const errno = (error as { code?: unknown } | null)?.code;
   if (errno === "EMFILE" || errno === "ENFILE" || errno === "ENOBUFS" || errno === "ENOMEM") return "later";
+  // A client that connected and reset before accept() took it: Deno reports NotConnected (ENOTCONN).
+  if (error instanceof Deno.errors.NotConnected || errno === "ENOTCONN") return "next";
   const code = codeOf(error, false, false);
   return code === "connection-aborted" || code === "connection-reset" || code === "broken-pipe" ? "next" : undefined;
 }
@@ -402,4 +410,4 @@ export function startTls(conn: Conn, options: StartTlsOptions = {}): Promise<Con
   });
 }
 
-({ connect, connectTls, listen, listenTls, startTls }) satisfies Adapter;
+({ connect, connectTls, listen, listenTls, startTls, bindUdp }) satisfies Adapter;

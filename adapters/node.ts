@@ -1,6 +1,7 @@
 /**
  * weft's adapter for Node.js: TCP, Unix sockets and TLS from `node:net` and
- * `node:tls`, as {@link Conn}s and {@link Listener}s.
+ * `node:tls`, as {@link Conn}s and {@link Listener}s; UDP from `node:dgram`
+ * (`bindUdp`, see `_node_udp.ts`).
  *
  * Each socket is wired to its streams directly (see `SocketConn`): a `data`
  * event becomes a chunk for the waiting read, a write resolves as soon as Node
@@ -28,6 +29,7 @@ import * as net from "node:net";
 import { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import { addresses, NodeSocket, toNetError } from "./_node_socket.ts";
+import { bindUdp } from "./_node_udp.ts";
 import {
   ConnListener,
   type Adapter,
@@ -53,7 +55,9 @@ import {
   withDeadline,
 } from "../mod.ts";
 
+export type { BindUdpOptions, Datagram, UdpSocket } from "../mod.ts";
 export type { Conn, ConnectOptions, Listener, ListenOptions, StartTlsOptions, TlsConnectOptions, TlsListenOptions };
+export { bindUdp };
 
 function wrap(socket: net.Socket, endpoint: Endpoint | undefined, local: boolean, o: ResolvedConnOptions): SocketConn<NodeSocket> {
   if (endpoint?.transport !== "unix") {
@@ -332,4 +336,4 @@ function replay(socket: net.Socket, first: Uint8Array[]): Duplex {
   return proxy;
 }
 
-({ connect, connectTls, listen, listenTls, startTls }) satisfies Adapter;
+({ connect, connectTls, listen, listenTls, startTls, bindUdp }) satisfies Adapter;

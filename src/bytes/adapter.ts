@@ -1,4 +1,5 @@
 import type { Conn } from "./conn.ts";
+import type { BindUdpOptions, UdpSocket } from "./datagram.ts";
 import type { Listener } from "./listener.ts";
 import type {
   ConnectOptions,
@@ -37,4 +38,6 @@ export interface Adapter {
   listenTls(options: TlsListenOptions): Promise<Listener>;
   /** Upgrades a plain connection to TLS (STARTTLS). */
   startTls(conn: Conn, options?: StartTlsOptions): Promise<Conn>;
+  /** Binds a UDP socket, where the runtime has them (Node, Deno with `--unstable-net`, Bun). */
+  bindUdp?(options?: BindUdpOptions): Promise<UdpSocket>;
 }
