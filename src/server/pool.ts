@@ -248,7 +248,9 @@ class ClientPool<Req, Res> implements Pool<Req, Res> {
         client.closed.then(gone, gone);
         if (entry.dropped) client.close().catch(() => {}); // the pool was done with it before it came
         this.#idle(entry);
-        this.#wakeReady();
+        // The calls that waited for this connection go first, in their order: the last of them wakes the
+        // calls waiting for room (a buffer() in front), which would otherwise be sent ahead of them.
+        if (entry.waiters === 0) this.#wakeReady();
         return client;
       },
       (error) => {
@@ -280,9 +282,11 @@ class ClientPool<Req, Res> implements Pool<Req, Res> {
       signal?.addEventListener("abort", onAbort, { once: true });
       entry.connecting.then(
         (client) => {
-          if (!waiting) return;
-          leave();
-          this.#sendWhenRoom(entry, client, req, options).then(resolve, reject);
+          if (waiting) {
+            leave();
+            this.#sendWhenRoom(entry, client, req, options).then(resolve, reject);
+          }
+          if (entry.waiters === 0) this.#wakeReady();
         },
         (error) => {
           if (!waiting) return;

@@ -40,6 +40,11 @@ export class CommandDecoder implements Decoder<Uint8Array[]> {
     this.#limits = limits;
   }
 
+  /** Whether part of a command has arrived (a line begun, or a multibulk under way). */
+  get inCommand(): boolean {
+    return this.#args !== undefined || this.#scanned > 0;
+  }
+
   decode(src: ReadBuffer): Uint8Array[] | undefined {
     for (;;) {
       if (this.#args === undefined) {
@@ -109,7 +114,8 @@ export class CommandDecoder implements Decoder<Uint8Array[]> {
   #line(src: ReadBuffer, tooBig: string): Uint8Array | undefined {
     const end = src.indexOf(0x0d, this.#scanned);
     if (end === -1 || end + 1 >= src.length) {
-      if (src.length > this.#limits.inline) throw tooLarge(`Protocol error: ${tooBig}`);
+      // A line is `end` bytes once its "\r" is in: the split must not decide.
+      if ((end === -1 ? src.length : end) > this.#limits.inline) throw tooLarge(`Protocol error: ${tooBig}`);
       this.#scanned = end === -1 ? src.length : end;
       return undefined;
     }

@@ -94,8 +94,9 @@ export class ValueDecoder implements Decoder<RespValue> {
         }
         this.#scanned = 0;
         if (end < 1 || src.byteAt(end - 1) !== CR) throw invalid("Cannot decode RESP line: it does not end with CRLF");
-        if (end - 2 > this.#limits.inline) {
-          throw tooLarge(`Cannot decode RESP line: ${end - 2} bytes exceed maxInlineBytes ${this.#limits.inline}`);
+        // The line is the end - 1 bytes before its CRLF, type byte included.
+        if (end - 1 > this.#limits.inline) {
+          throw tooLarge(`Cannot decode RESP line: ${end - 1} bytes exceed maxInlineBytes ${this.#limits.inline}`);
         }
         this.#count(end + 1);
         const line = src.peek(end - 1);
@@ -201,12 +202,13 @@ export class ValueDecoder implements Decoder<RespValue> {
     if (items > this.#limits.aggregate) {
       throw tooLarge(`Cannot decode RESP aggregate: ${items} items exceed maxAggregateLength ${this.#limits.aggregate}`);
     }
+    // Empty ones too: the value returned nests no deeper than the limit.
+    if (this.#stack.length >= this.#limits.depth) {
+      throw tooLarge(`Cannot decode RESP aggregate: nesting deeper than maxNestingDepth ${this.#limits.depth}`);
+    }
     if (items === 0) {
       if (type === T_ATTR) return PENDING;
       return build({ type, left: 0, items: [] });
-    }
-    if (this.#stack.length >= this.#limits.depth) {
-      throw tooLarge(`Cannot decode RESP aggregate: nesting deeper than maxNestingDepth ${this.#limits.depth}`);
     }
     this.#stack.push({ type, left: items, items: [] });
     return PENDING;

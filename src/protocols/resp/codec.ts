@@ -93,6 +93,8 @@ export interface RespServerCodecOptions extends RespLimits {
 export interface RespServerCodec extends Codec<Uint8Array[], RespValue> {
   /** The protocol replies are encoded in: 2 or 3. RESP3 types become their RESP2 forms on a RESP2 connection. */
   protocol: 2 | 3;
+  /** Whether a command is partly received: a server's command timeout runs while it is. */
+  readonly inCommand: boolean;
 }
 
 /**
@@ -159,6 +161,10 @@ class ServerCodec implements RespServerCodec {
 
   set protocol(protocol: 2 | 3) {
     this.#protocol = checkProtocol("RespServerCodec", protocol);
+  }
+
+  get inCommand(): boolean {
+    return this.#decoder.inCommand;
   }
 
   decode(src: ReadBuffer): Uint8Array[] | undefined {

@@ -36,7 +36,7 @@ export {
 export type { RespLimits } from "./codec.ts";
 export { DEFAULT_RESP_POOL_SIZE, respClient } from "./client.ts";
 export type { RespClient, RespClientOptions, RespMessage } from "./client.ts";
-export { argText, respServer } from "./server.ts";
+export { argText, DEFAULT_COMMAND_TIMEOUT_MS, respServer } from "./server.ts";
 export type { RespCommandSpec, RespContext, RespHandler, RespServerOptions } from "./server.ts";
 export { respStore, STORE_REDIS_VERSION } from "./store.ts";
 export type { RespStoreOptions } from "./store.ts";

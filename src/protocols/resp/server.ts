@@ -37,10 +37,27 @@ export interface RespCommandSpec {
   arity?: number;
 }
 
+/**
+ * How long a command may take to arrive, from its first byte to its last,
+ * before the connection is closed: 30 seconds, as serveHttp()'s head timeout.
+ */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
+
 /** Options of {@link respServer}. */
 export interface RespServerOptions extends RespLimits {
   /** The commands, by name (any case). */
   commands: Record<string, RespHandler | RespCommandSpec>;
+  /**
+   * How long a command may take to arrive, from its first byte to its last,
+   * in milliseconds; past it the client gets `-ERR Protocol error: ...` and
+   * the connection closes, so that a client trickling a byte a second cannot
+   * hold a connection for ever. The time runs only while the server waits
+   * for the rest of a command (not while it runs commands or waits for the
+   * client to read its replies); the bytes of a command's values count, so
+   * raise it for large values over slow links. `Infinity` for never. Default
+   * {@link DEFAULT_COMMAND_TIMEOUT_MS}.
+   */
+  commandTimeoutMs?: number;
   /** Called before each command, to refuse it with an error reply (a state such as subscribed mode); `undefined` to run it. */
   guard?(name: string, args: Uint8Array[], ctx: RespContext): RespError | undefined;
   /** Called once the connection is closed: drop the state the service kept for it (subscriptions). */
@@ -119,7 +136,9 @@ let nextId = 1;
  * beginning with: 'a' `), a wrong argument count `-ERR wrong number of
  * arguments for 'get' command`. Malformed input gets `-ERR Protocol error:
  * ...` and the connection is closed, as redis-server does; the other
- * connections are not touched.
+ * connections are not touched. So is a command still arriving after
+ * `commandTimeoutMs` (30 s) from its first byte: a slow client cannot hold a
+ * connection (redis-server has no such limit).
  *
  * @example A PING server over a memory listener
  * ```ts
@@ -160,7 +179,55 @@ export function respServer(options: RespServerOptions): ConnHandler {
     if (o[k] !== undefined) limits[k] = o[k];
   }
   respServerCodec(limits); // checks the limits once, here
-  return (conn, info) => serveConnection(conn, info, table, o, limits, onError);
+  const commandTimeoutMs = o.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  if (typeof commandTimeoutMs !== "number" || !(commandTimeoutMs > 0)) {
+    throw new RangeError(`Invalid commandTimeoutMs ${String(commandTimeoutMs)} for ${fn}: expected a positive number of milliseconds or Infinity`);
+  }
+  const watch = Number.isFinite(commandTimeoutMs) ? new CommandWatch(commandTimeoutMs) : undefined;
+  return (conn, info) => serveConnection(conn, info, table, o, limits, onError, watch);
+}
+
+/** What the watch sees of a connection. */
+interface Watched {
+  check(now: number, timeoutMs: number): void;
+}
+
+/**
+ * One timer per server for every connection's command timeout, instead of a
+ * timer per command: every quarter of the timeout (5 ms to 1 s) it looks at
+ * each connection, and closes one that has waited for the rest of a command
+ * for the whole timeout.
+ */
+class CommandWatch {
+  readonly timeoutMs: number;
+  #conns = new Set<Watched>();
+  #tick: number;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(timeoutMs: number) {
+    this.timeoutMs = timeoutMs;
+    this.#tick = Math.max(5, Math.min(1000, timeoutMs / 4));
+  }
+
+  add(c: Watched): void {
+    this.#conns.add(c);
+    if (this.#timer === undefined) this.#arm();
+  }
+
+  delete(c: Watched): void {
+    this.#conns.delete(c);
+  }
+
+  #arm(): void {
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      const now = performance.now();
+      for (const c of this.#conns) c.check(now, this.timeoutMs);
+      if (this.#conns.size > 0) this.#arm();
+    }, this.#tick);
+    // A Node timer would keep the process alive for an idle server: the server's own handles do that.
+    (this.#timer as { unref?: () => void }).unref?.();
+  }
 }
 
 async function serveConnection(
@@ -170,6 +237,7 @@ async function serveConnection(
   o: RespServerOptions,
   limits: RespLimits,
   onError: (error: unknown, ctx: RespContext) => void,
+  watch: CommandWatch | undefined,
 ): Promise<void> {
   const codec = respServerCodec(limits);
   const frames = framed(conn, tolerant(codec));
@@ -194,10 +262,33 @@ async function serveConnection(
     close: () => (closing = true),
   };
   const stop = () => void reader.cancel().catch(() => {});
+  // The command timeout: it runs while the server waits for the rest of a command.
+  let waiting = false;
+  let reads = 0; // batches read: the watch sees activity between its looks
+  let seen = -1;
+  let since = -1; // when the watch saw a command part-way, -1 when it did not
+  let timedOut = false;
+  const watched: Watched = {
+    check(now, timeoutMs) {
+      const busy = !waiting || reads !== seen;
+      seen = reads;
+      if (busy || !codec.inCommand) since = -1;
+      else if (since < 0) since = now;
+      else if (now - since >= timeoutMs && !timedOut) {
+        timedOut = true;
+        write(new RespError(`ERR Protocol error: the command took longer than commandTimeoutMs ${timeoutMs} to arrive`));
+        stop();
+      }
+    },
+  };
+  watch?.add(watched);
   info.signal.addEventListener("abort", stop);
   try {
     read: for (;;) {
+      waiting = true;
       const r = await reader.read();
+      waiting = false;
+      reads++;
       if (r.done) break;
       for (const item of r.value) {
         if (item instanceof Malformed) {
@@ -208,13 +299,16 @@ async function serveConnection(
         if (reply instanceof Promise) reply = await reply;
         if (reply !== undefined) write(reply);
         if (closing) break read;
+        // A client that reads slower than it asks: wait before the next command, not after the batch,
+        // whose replies (a read of pipelined GETs of a large value) could otherwise take any amount of memory.
+        if (writer.desiredSize !== null && writer.desiredSize <= 0) await writer.ready;
       }
-      if (writer.desiredSize !== null && writer.desiredSize <= 0) await writer.ready;
     }
     await writer.close().catch(() => {});
   } catch {
     // the connection broke: nothing more to answer
   } finally {
+    watch?.delete(watched);
     info.signal.removeEventListener("abort", stop);
     o.onClose?.(ctx);
     await frames.close().catch(() => {});
