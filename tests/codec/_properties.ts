@@ -5,7 +5,7 @@
  * - random bytes, and valid streams with random bytes changed, decode to
  *   frames or end with a FrameError — never another exception, never a loop;
  * - a decoder never holds more than its limit plus one chunk.
- * WEFT_FC_RUNS sets the cases per property (default 150; `npm run fuzz` runs many more).
+ * WEFT_FC_RUNS sets the cases per property (default 150); `npm run fuzz` is the long run of tests/fuzz.
  */
 import fc from "fast-check";
 import * as assert from "uvu/assert";
