@@ -157,6 +157,8 @@ export { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_TIME
 export type { ConnHandler, ConnInfo, ServeDispatch, ServeOptions, Server, ShutdownOptions } from "./src/server/serve.ts";
 export { DEFAULT_POOL_IDLE_TIMEOUT_MS, DEFAULT_POOL_SIZE, pool } from "./src/server/pool.ts";
 export type { Pool, PoolOptions } from "./src/server/pool.ts";
+export { Sweeper } from "./src/server/sweeper.ts";
+export type { Swept } from "./src/server/sweeper.ts";
 export { DEFAULT_MEMORY_BACKLOG, memoryListener } from "./src/bytes/memory_listener.ts";
 export type { MemoryListener, MemoryListenerOptions } from "./src/bytes/memory_listener.ts";
 

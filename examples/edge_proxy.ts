@@ -21,8 +21,9 @@
  * A Worker's socket belongs to the request that opened it, so each request
  * has its own client (and connection), closed once the response is through.
  */
-import { type Conn, type ConnectOptions, NetError, stack, timeout } from "../mod.ts";
+import { type Conn, type ConnectOptions, stack, timeout } from "../mod.ts";
 import { httpClient } from "../src/protocols/http/mod.ts";
+import { fromBackend, gatewayError, toBackend } from "./_forward.ts";
 
 /** How long the backend may take to send a response head by default before the client gets 504. */
 export const DEFAULT_EDGE_BACKEND_TIMEOUT_MS = 30_000;
@@ -41,9 +42,6 @@ export interface EdgeProxyOptions {
 export interface WaitUntil {
   waitUntil(promise: Promise<unknown>): void;
 }
-
-/** Fields that describe one connection, not the message: never forwarded (RFC 9110 §7.6.1). */
-const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
 
 /**
  * A Worker's fetch handler that forwards every request to `backend` over
@@ -69,52 +67,14 @@ export function edgeProxy(options: EdgeProxyOptions): (request: Request, ctx?: W
     const upstream = stack(timeout({ ms }))(client);
     let response: Response;
     try {
-      response = await upstream.call(toBackend(request, backend));
+      response = await upstream.call(toBackend(request, backend, request.headers.get("cf-connecting-ip") ?? "unknown"));
     } catch (error) {
       void client.close();
-      const timedOut = error instanceof DOMException && error.name === "TimeoutError";
-      const what = error instanceof NetError ? `${error.code}: ${error.message}` : String(error);
-      return new Response(`${timedOut ? "504 Gateway Timeout" : "502 Bad Gateway"}: ${what}\n`, {
-        status: timedOut ? 504 : 502,
-        headers: { "content-type": "text/plain;charset=utf-8", via: "1.1 weft" },
-      });
+      return gatewayError(error);
     }
     // close() waits until the body has streamed through, then closes the connection.
     const closing = client.close().catch(() => {});
     ctx?.waitUntil(closing);
-    const out = withoutHopByHop(response.headers);
-    out.append("via", "1.1 weft");
-    return new Response(response.body, { status: response.status, statusText: response.statusText, headers: out });
+    return fromBackend(response);
   };
-}
-
-/** The request as it goes to `backend`: its path under the backend's, forwarding fields added. */
-function toBackend(request: Request, backend: URL): Request {
-  const incoming = new URL(request.url);
-  const prefix = backend.pathname.endsWith("/") ? backend.pathname.slice(0, -1) : backend.pathname;
-  const target = new URL(prefix + incoming.pathname + incoming.search, backend.origin);
-  const headers = withoutHopByHop(request.headers);
-  headers.delete("host"); // the backend's, from the URL
-  const client = request.headers.get("cf-connecting-ip") ?? "unknown";
-  const prior = headers.get("x-forwarded-for");
-  headers.set("x-forwarded-for", prior === null ? client : `${prior}, ${client}`);
-  headers.set("x-forwarded-host", incoming.host);
-  headers.set("x-forwarded-proto", incoming.protocol.slice(0, -1));
-  headers.append("via", "1.1 weft");
-  const init: RequestInit & { duplex: "half" } = {
-    method: request.method,
-    headers,
-    body: request.body,
-    duplex: "half",
-    redirect: "manual",
-  };
-  return new Request(target, init);
-}
-
-/** A copy of `headers` without the hop-by-hop fields and those its Connection field names. */
-function withoutHopByHop(headers: Headers): Headers {
-  const out = new Headers(headers);
-  for (const name of (headers.get("connection") ?? "").split(",")) if (name.trim() !== "") out.delete(name.trim());
-  for (const name of HOP_BY_HOP) out.delete(name);
-  return out;
 }

@@ -26,8 +26,9 @@
  * aborts its request to the backend. Ctrl-C shuts it down gracefully: no new
  * connections, responses in flight finish, then it exits.
  */
-import { type Adapter, formatAddr, NetError, type Server, stack, timeout } from "../mod.ts";
+import { type Adapter, formatAddr, type Server, stack, timeout } from "../mod.ts";
 import { type HttpClient, httpClient, type HttpInfo, serveHttp } from "../src/protocols/http/mod.ts";
+import { fromBackend, gatewayError, toBackend } from "./_forward.ts";
 import { portOption } from "./_options.ts";
 
 /** The proxy's default port: next to the page `npm start` serves on 8080. */
@@ -57,9 +58,6 @@ export interface HttpProxy {
   /** Stops taking connections, lets responses in flight finish, then closes the backend connections. */
   close(): Promise<void>;
 }
-
-/** Fields that describe one connection, not the message: never forwarded (RFC 9110 §7.6.1). */
-const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"];
 
 /** Starts the proxy on `net` (an adapter: weft/node, weft/deno or weft/bun). */
 export async function startHttpProxy(net: Adapter, options: HttpProxyOptions): Promise<HttpProxy> {
@@ -94,49 +92,15 @@ export async function forward(
   request: Request,
   info: Pick<HttpInfo, "remoteAddr">,
 ): Promise<Response> {
-  const incoming = new URL(request.url);
-  const prefix = backend.pathname.endsWith("/") ? backend.pathname.slice(0, -1) : backend.pathname;
-  const target = new URL(prefix + incoming.pathname + incoming.search, backend.origin);
-  const headers = withoutHopByHop(request.headers);
-  headers.delete("host"); // the backend's, from the URL
-  const client = info.remoteAddr.hostname ?? "unknown";
-  const prior = headers.get("x-forwarded-for");
-  headers.set("x-forwarded-for", prior === null ? client : `${prior}, ${client}`);
-  headers.set("x-forwarded-host", incoming.host);
-  headers.set("x-forwarded-proto", incoming.protocol.slice(0, -1));
-  headers.append("via", "1.1 weft");
-  const init: RequestInit & { duplex: "half" } = {
-    method: request.method,
-    headers,
-    body: request.body,
-    duplex: "half",
-    redirect: "manual",
-    // The client going away (serveHttp aborts request.signal) aborts the backend's exchange too.
-    signal: request.signal,
-  };
   let response: Response;
   try {
-    response = await upstream.call(new Request(target, init));
+    // The client going away (serveHttp aborts request.signal) aborts the backend's exchange too.
+    response = await upstream.call(toBackend(request, backend, info.remoteAddr.hostname ?? "unknown", request.signal));
   } catch (error) {
     if (request.signal.aborted) throw error; // nobody to answer
-    const timedOut = error instanceof DOMException && error.name === "TimeoutError";
-    const what = error instanceof NetError ? `${error.code}: ${error.message}` : String(error);
-    return new Response(`${timedOut ? "504 Gateway Timeout" : "502 Bad Gateway"}: ${what}\n`, {
-      status: timedOut ? 504 : 502,
-      headers: { "content-type": "text/plain;charset=utf-8", via: "1.1 weft" },
-    });
+    return gatewayError(error);
   }
-  const out = withoutHopByHop(response.headers);
-  out.append("via", "1.1 weft");
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers: out });
-}
-
-/** A copy of `headers` without the hop-by-hop fields and those its Connection field names. */
-function withoutHopByHop(headers: Headers): Headers {
-  const out = new Headers(headers);
-  for (const name of (headers.get("connection") ?? "").split(",")) if (name.trim() !== "") out.delete(name.trim());
-  for (const name of HOP_BY_HOP) out.delete(name);
-  return out;
+  return fromBackend(response);
 }
 
 /** The backend from `argv` (`--backend=URL`) or `env` (WEFT_PROXY_BACKEND). */

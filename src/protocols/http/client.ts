@@ -35,6 +35,7 @@ import {
 import { type HttpClientCodec, httpClientCodec, type HttpFrame } from "./codec.ts";
 import { hasToken, type HeaderList, type HttpLimits, type RequestHead, type ResponseHead } from "./head.ts";
 import { resolveLimits } from "./_parse.ts";
+import { HOP_BY_HOP, soon } from "./_private.ts";
 
 /** Connections per origin at most by default: more than a browser's 6, as a server fans out; bounded, so one origin cannot take every socket. */
 export const DEFAULT_HTTP_POOL_SIZE = 16;
@@ -44,9 +45,6 @@ export const DEFAULT_HTTP_IDLE_TIMEOUT_MS = 4_000;
 export const DEFAULT_HTTP_MAX_QUEUED = 1024;
 /** Origins with a pool at once by default; an idle one makes room for a new one, and past it calls are refused with `overloaded`. */
 export const DEFAULT_HTTP_MAX_ORIGINS = 64;
-
-/** How many microtask turns a request body may take to show it is all there (then it is sent with a Content-Length). */
-const PEEK_TURNS = 8;
 
 /** Options of {@link httpClient}. */
 export interface HttpClientOptions extends HttpLimits {
@@ -316,7 +314,6 @@ class Client implements HttpClient {
 }
 
 /** Hop-by-hop fields (RFC 9110 §7.6.1): the client frames the message itself. */
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
 /** Methods whose request may be repeated (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
 
@@ -357,15 +354,6 @@ async function outgoing(request: Request, url: URL): Promise<Outgoing> {
 
 /** A read of a body, as the platform's types (DOM or a runtime's) spell it. */
 type Read = ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>;
-
-/** The result of `p` if it settles within a few microtask turns (a body already there), else undefined. */
-async function soon<T>(p: Promise<T>): Promise<{ value: T } | undefined> {
-  let out: { value: T } | { error: unknown } | undefined;
-  p.then((value) => (out = { value }), (error) => (out = { error }));
-  for (let i = 0; i < PEEK_TURNS && out === undefined; i++) await undefined;
-  if (out !== undefined && "error" in out) throw out.error;
-  return out;
-}
 
 /**
  * A body that is all there at once (a string, a buffer) gets a length, so

@@ -1,12 +1,13 @@
 /**
  * serveHttp(): HTTP/1.1 for fetch handlers, on serve().
  */
-import type { Clock, Conn, ConnHandler, ConnInfo, Framed, Listener, Server, ServeOptions } from "../../../mod.ts";
-import { FrameError, framed, NetError, serve } from "../../../mod.ts";
+import type { Clock, Conn, ConnHandler, ConnInfo, Framed, Listener, Server, ServeOptions, Swept } from "../../../mod.ts";
+import { FrameError, framed, NetError, serve, Sweeper } from "../../../mod.ts";
 import { type HttpFrame, type HttpHeadFrame, type HttpServerCodec, httpServerCodec } from "./codec.ts";
 import { type HeaderList, hasToken, headerValue, HttpError, type HttpLimits, type RequestHead, type ResponseHead, STATUS_TEXT } from "./head.ts";
 import { type LazySource, lazyRequest } from "./_lazy_request.ts";
 import { resolveLimits } from "./_parse.ts";
+import { HOP_BY_HOP, soon } from "./_private.ts";
 
 /** How long a client may take to send a request head, from its first byte, before it gets 408: 30 seconds. */
 export const DEFAULT_HEAD_TIMEOUT_MS = 30_000;
@@ -196,62 +197,14 @@ export function httpHandler(fetch: FetchHandler, options: HttpHandlerOptions = {
     onError: (error, request) => reportError(onError, error, request),
     clock: options.clock,
   };
-  const watch = new HeadWatch(config);
+  // One timer for every connection's head and idle timeouts.
+  const watch = new Sweeper(config.clock);
   return (conn, info) => new HttpConnection(conn, info, config, watch).run();
-}
-
-/**
- * One timer per handler for every connection's head and idle timeouts,
- * instead of a timer per request: every quarter of the shorter timeout it
- * looks at each connection; one part-way through a head for the whole head
- * timeout gets 408, one with nothing in flight and nothing arriving for the
- * whole idle timeout (serve()'s `idleTimeoutMs`) is closed.
- */
-class HeadWatch {
-  #conns = new Set<HttpConnection>();
-  #timer: unknown;
-  #config: Config;
-  #tick: number;
-
-  constructor(config: Config) {
-    this.#config = config;
-    this.#tick = Math.max(5, Math.min(1000, config.headTimeoutMs / 4));
-  }
-
-  add(c: HttpConnection, idleTimeoutMs: number): void {
-    this.#conns.add(c);
-    const tick = Math.max(5, Math.min(1000, idleTimeoutMs / 4));
-    if (tick < this.#tick) this.#tick = tick;
-    if (this.#timer === undefined) this.#arm();
-  }
-
-  delete(c: HttpConnection): void {
-    this.#conns.delete(c);
-  }
-
-  #arm(): void {
-    const clock = this.#config.clock;
-    const sweep = () => {
-      this.#timer = undefined;
-      const now = clock ? clock.now() : performance.now();
-      for (const c of this.#conns) c.check(now, this.#config.headTimeoutMs);
-      if (this.#conns.size > 0) this.#arm();
-    };
-    if (clock) this.#timer = clock.setTimeout(sweep, this.#tick);
-    else {
-      const t = setTimeout(sweep, this.#tick);
-      // A Node timer would keep the process alive for an idle server: the server's own handles do that.
-      (t as { unref?: () => void }).unref?.();
-      this.#timer = t;
-    }
-  }
 }
 
 type Frame = HttpFrame<RequestHead>;
 type HeadFrame = HttpHeadFrame<RequestHead>;
 
-/** Hop-by-hop fields a handler's response does not pass on: the server frames the message itself. */
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection", "te", "trailer"]);
 
 let dateText = "";
 let dateSecond = 0;
@@ -314,12 +267,12 @@ class Exchange implements LazySource {
 }
 
 /** One connection: requests one after the other (pipelined ones wait their turn), answered in order. */
-class HttpConnection implements HttpInfo {
+class HttpConnection implements HttpInfo, Swept {
   readonly remoteAddr: ConnInfo["remoteAddr"];
   readonly localAddr: ConnInfo["localAddr"];
   readonly shutdown: AbortSignal;
   #config: Config;
-  #watch: HeadWatch;
+  #watch: Sweeper;
   #codec: HttpServerCodec;
   #framed: Framed<Frame, HttpFrame<ResponseHead>>;
   #reader: ReadableStreamDefaultReader<Frame[]>;
@@ -346,7 +299,7 @@ class HttpConnection implements HttpInfo {
     this.#x?.abort(error);
   };
 
-  constructor(conn: Conn, info: ConnInfo, config: Config, watch: HeadWatch) {
+  constructor(conn: Conn, info: ConnInfo, config: Config, watch: Sweeper) {
     this.remoteAddr = info.remoteAddr;
     this.localAddr = info.localAddr;
     this.shutdown = info.signal;
@@ -360,7 +313,7 @@ class HttpConnection implements HttpInfo {
   }
 
   async run(): Promise<void> {
-    this.#watch.add(this, this.#idleTimeoutMs);
+    this.#watch.add(this, Math.min(this.#config.headTimeoutMs, this.#idleTimeoutMs));
     const onShutdown = () => this.#drain();
     this.shutdown.addEventListener("abort", onShutdown);
     let upgraded: Conn | undefined;
@@ -395,8 +348,9 @@ class HttpConnection implements HttpInfo {
     if (this.#x === undefined && !this.#codec.inHead) this.#reader.cancel().catch(() => {});
   }
 
-  /** Called by the watch: a head that has been arriving for `timeoutMs` gets 408; a connection idle for the idle timeout closes. */
-  check(now: number, timeoutMs: number): void {
+  /** Called by the sweeper: a head that has been arriving for headTimeoutMs gets 408; a connection idle for the idle timeout closes. */
+  sweep(now: number): void {
+    const timeoutMs = this.#config.headTimeoutMs;
     const busy = this.#x !== undefined || this.#served !== this.#seen;
     this.#seen = this.#served;
     if (busy || this.#codec.inHead) this.#idleSince = -1;
@@ -686,11 +640,8 @@ class HttpConnection implements HttpInfo {
       }
       const bytes = checkChunk(first.value);
       // A body that is all there (a string, a buffer) leaves with a Content-Length, in the head's write.
-      let second: Awaited<ReturnType<typeof reader.read>> | undefined;
       const next = reader.read();
-      next.then((r) => (second = r), () => {});
-      // Such a body's next read settles within a few microtasks: one on Node 24, two on Node 20 and Bun, five for a Blob on Deno.
-      for (let i = 0; i < 8 && second === undefined; i++) await undefined;
+      const second = (await soon(next))?.value;
       if (second?.done) {
         if (length >= 0 && length !== bytes.length) throw new TypeError(`The response's Content-Length is ${length} but its body has ${bytes.length} bytes`);
         this.#finishHead(head, close, x);

@@ -1,5 +1,5 @@
-import type { Codec, ConnHandler, ConnInfo, ReadBuffer, WriteBuffer } from "../../../mod.ts";
-import { FrameError, framed } from "../../../mod.ts";
+import type { Codec, ConnHandler, ConnInfo, ReadBuffer, Swept, WriteBuffer } from "../../../mod.ts";
+import { FrameError, framed, Sweeper } from "../../../mod.ts";
 import { checkOptions, type RespLimits } from "./_limits.ts";
 import { type RespServerCodec, respServerCodec } from "./codec.ts";
 import { type Push, RespError, type RespValue } from "./value.ts";
@@ -183,51 +183,9 @@ export function respServer(options: RespServerOptions): ConnHandler {
   if (typeof commandTimeoutMs !== "number" || !(commandTimeoutMs > 0)) {
     throw new RangeError(`Invalid commandTimeoutMs ${String(commandTimeoutMs)} for ${fn}: expected a positive number of milliseconds or Infinity`);
   }
-  const watch = Number.isFinite(commandTimeoutMs) ? new CommandWatch(commandTimeoutMs) : undefined;
+  // One timer for every connection's command timeout.
+  const watch = Number.isFinite(commandTimeoutMs) ? { sweeper: new Sweeper(), timeoutMs: commandTimeoutMs } : undefined;
   return (conn, info) => serveConnection(conn, info, table, o, limits, onError, watch);
-}
-
-/** What the watch sees of a connection. */
-interface Watched {
-  check(now: number, timeoutMs: number): void;
-}
-
-/**
- * One timer per server for every connection's command timeout, instead of a
- * timer per command: every quarter of the timeout (5 ms to 1 s) it looks at
- * each connection, and closes one that has waited for the rest of a command
- * for the whole timeout.
- */
-class CommandWatch {
-  readonly timeoutMs: number;
-  #conns = new Set<Watched>();
-  #tick: number;
-  #timer: ReturnType<typeof setTimeout> | undefined;
-
-  constructor(timeoutMs: number) {
-    this.timeoutMs = timeoutMs;
-    this.#tick = Math.max(5, Math.min(1000, timeoutMs / 4));
-  }
-
-  add(c: Watched): void {
-    this.#conns.add(c);
-    if (this.#timer === undefined) this.#arm();
-  }
-
-  delete(c: Watched): void {
-    this.#conns.delete(c);
-  }
-
-  #arm(): void {
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      const now = performance.now();
-      for (const c of this.#conns) c.check(now, this.timeoutMs);
-      if (this.#conns.size > 0) this.#arm();
-    }, this.#tick);
-    // A Node timer would keep the process alive for an idle server: the server's own handles do that.
-    (this.#timer as { unref?: () => void }).unref?.();
-  }
 }
 
 async function serveConnection(
@@ -237,7 +195,7 @@ async function serveConnection(
   o: RespServerOptions,
   limits: RespLimits,
   onError: (error: unknown, ctx: RespContext) => void,
-  watch: CommandWatch | undefined,
+  watch: { sweeper: Sweeper; timeoutMs: number } | undefined,
 ): Promise<void> {
   const codec = respServerCodec(limits);
   const frames = framed(conn, tolerant(codec));
@@ -268,8 +226,9 @@ async function serveConnection(
   let seen = -1;
   let since = -1; // when the watch saw a command part-way, -1 when it did not
   let timedOut = false;
-  const watched: Watched = {
-    check(now, timeoutMs) {
+  const timeoutMs = watch?.timeoutMs ?? Infinity;
+  const watched: Swept = {
+    sweep(now) {
       const busy = !waiting || reads !== seen;
       seen = reads;
       if (busy || !codec.inCommand) since = -1;
@@ -281,7 +240,7 @@ async function serveConnection(
       }
     },
   };
-  watch?.add(watched);
+  watch?.sweeper.add(watched, timeoutMs);
   info.signal.addEventListener("abort", stop);
   try {
     read: for (;;) {
@@ -308,7 +267,7 @@ async function serveConnection(
   } catch {
     // the connection broke: nothing more to answer
   } finally {
-    watch?.delete(watched);
+    watch?.sweeper.delete(watched);
     info.signal.removeEventListener("abort", stop);
     o.onClose?.(ctx);
     await frames.close().catch(() => {});
