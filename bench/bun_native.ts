@@ -1,6 +1,6 @@
 /** Bun's own socket API for the benchmark: Bun.listen / Bun.connect handlers, write() with partial writes and drain. */
 import type { Socket } from "bun";
-import { type BenchServer, countLines, pongs, type Variant } from "./_scenarios.ts";
+import { type BenchServer, countHeads, countLines, helloReplies, pongs, type Variant } from "./_scenarios.ts";
 
 const HOST = "127.0.0.1";
 
@@ -168,6 +168,17 @@ export function pingServer(): Promise<BenchServer> {
     onData(socket, data) {
       const n = countLines(data);
       if (n > 0) send(socket, pongs(n));
+    },
+  })));
+}
+
+/** A hand-written HTTP/1.1 responder on Bun.listen: "Hello, World!" for every request head of a chunk, in one write (the ceiling for bench:http). */
+export function httpResponder(): Promise<BenchServer> {
+  return Promise.resolve(listen(() => ({
+    pending: [],
+    onData(socket, data) {
+      const n = countHeads(data);
+      if (n > 0) send(socket, helloReplies(n));
     },
   })));
 }

@@ -1,5 +1,5 @@
 /** Deno's own socket API for the benchmark: Deno.listen / Deno.connect with conn.read() into a reused buffer and conn.write(). */
-import { type BenchServer, countLines, pongs, type Variant } from "./_scenarios.ts";
+import { type BenchServer, countHeads, countLines, helloReplies, pongs, type Variant } from "./_scenarios.ts";
 
 const HOST = "127.0.0.1";
 
@@ -99,6 +99,19 @@ export function pingServer(): Promise<BenchServer> {
       if (n === null) return;
       const lines = countLines(buf.subarray(0, n));
       if (lines > 0) await writeAll(conn, pongs(lines));
+    }
+  }));
+}
+
+/** A hand-written HTTP/1.1 responder on Deno.listen: "Hello, World!" for every request head of a chunk, in one write (the ceiling for bench:http). */
+export function httpResponder(): Promise<BenchServer> {
+  return Promise.resolve(serve(async (conn) => {
+    const buf = new Uint8Array(64 * 1024);
+    for (;;) {
+      const n = await conn.read(buf);
+      if (n === null) return;
+      const heads = countHeads(buf.subarray(0, n));
+      if (heads > 0) await writeAll(conn, helloReplies(heads));
     }
   }));
 }

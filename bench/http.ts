@@ -1,12 +1,15 @@
 /**
  * `npm run bench:http`: a hello-world HTTP/1.1 handler — weft's serveHttp()
- * against the runtime's own server on the same runtime (`node:http` on Node,
- * `Deno.serve` on Deno, `Bun.serve` on Bun) — measured with wrk
- * (`-t1 -c50 -d5s`, keep-alive) on Node, Deno and Bun, alternating,
- * repeated; prints medians, ratios and the targets (≥ 1.5× node:http,
- * ≥ 0.8× Deno.serve and Bun.serve).
+ * (with standard Requests and Responses, with a FastResponse, and with
+ * FastResponse and lazyRequests) against the runtime's own server on the
+ * same runtime (`node:http` on Node 20 and 24, `Deno.serve` on Deno,
+ * `Bun.serve` on Bun) and against a hand-written responder on the runtime's
+ * socket API (the ceiling) — measured with wrk (`-t1 -c50 -d4s`,
+ * keep-alive), alternating, repeated; prints medians, ratios to the native
+ * server, the server's CPU time per request, and the targets (≥ 1.5×
+ * node:http, ≥ 0.8× Deno.serve and Bun.serve).
  *
- *   npm run bench:http                             all runtimes, 5 rounds of 5 s
+ *   npm run bench:http                             all runtimes, 5 rounds of 4 s
  *   npm run bench:http -- --only=deno,node24 --rounds=3 --duration=3
  *   npm run bench:http -- --write-readme           also put the table into README.md
  *
@@ -17,7 +20,7 @@ import { args, cpuSeconds, flag, fmt, note, runClient, runtimes, startWorker, wr
 import { median } from "./_stats.ts";
 
 const rounds = Number(flag("rounds") ?? 5);
-const duration = parseInt(flag("duration") ?? "5", 10); // seconds; "--duration=3s" too
+const duration = parseInt(flag("duration") ?? "4", 10); // seconds; "--duration=3s" too
 if (!(duration > 0)) throw new Error(`--duration must be a whole number of seconds, got ${flag("duration")}`);
 const warmup = Math.min(2, duration);
 const THREADS = 1;
@@ -62,35 +65,43 @@ async function check(name: string, port: number): Promise<void> {
   if (type?.toLowerCase() !== "text/plain;charset=utf-8") process.stderr.write(`  warning: ${name} answers with content-type ${type}\n`);
 }
 
+/** The servers a worker runs, in the order they are measured and shown. */
+const SERVERS = ["native", "raw", "weft", "fastResponse", "fast"] as const;
+type Server = (typeof SERVERS)[number];
+const LABEL: Record<Server, (native: string) => string> = {
+  native: (name) => name,
+  raw: () => "hand-written responder on the socket API",
+  weft: () => "weft: Request, Response",
+  fastResponse: () => "weft: Request, FastResponse",
+  fast: () => "weft: lazyRequests, FastResponse",
+};
+
 interface Row {
   runtime: string;
-  native: number[];
-  weft: number[];
-  lazy: number[];
+  rps: Record<Server, number[]>;
   /** The server's CPU time per request, in microseconds: steadier than throughput on a shared machine. */
-  cpu: { native: number[]; weft: number[]; lazy: number[] };
+  cpu: Record<Server, number[]>;
 }
 
+const each = <T>(make: () => T) => Object.fromEntries(SERVERS.map((s) => [s, make()])) as Record<Server, T>;
+// Node 24 too by default: it is the Node most will run, and its undici differs from Node 20's.
+const chosen = runtimes(true);
 const rows: Row[] = [];
-for (const r of runtimes()) {
+for (const r of chosen) {
   process.stderr.write(`\n${r.name}:\n`);
-  const { info, pid, stop } = await startWorker<{ runtime: string; native: number; weft: number; lazy: number }>(r, "bench/http_worker.ts", []);
+  const { info, pid, stop } = await startWorker<{ runtime: string } & Record<Server, number>>(r, "bench/http_worker.ts", []);
   try {
-    await check(`${r.name} native`, info.native);
-    await check(`${r.name} weft`, info.weft);
-    await check(`${r.name} weft lazyRequests`, info.lazy);
-    const row: Row = { runtime: info.runtime, native: [], weft: [], lazy: [], cpu: { native: [], weft: [], lazy: [] } };
-    await wrk(info.native, warmup); // warm-up, all three
-    await wrk(info.weft, warmup);
-    await wrk(info.lazy, warmup);
+    for (const s of SERVERS) await check(`${r.name} ${s}`, info[s]);
+    const row: Row = { runtime: info.runtime, rps: each(() => []), cpu: each(() => []) };
+    for (const s of SERVERS) await wrk(info[s], warmup);
     for (let i = 0; i < rounds; i++) {
-      for (const variant of ["native", "weft", "lazy"] as const) {
+      for (const s of SERVERS) {
         const before = cpuSeconds(pid);
-        const { rps, requests, p50, p99 } = await wrk(info[variant], duration);
+        const { rps, requests, p50, p99 } = await wrk(info[s], duration);
         const cpu = ((cpuSeconds(pid) - before) * 1e6) / requests;
-        row[variant].push(rps);
-        row.cpu[variant].push(cpu);
-        process.stderr.write(`  ${r.name} ${variant} #${i + 1}: ${rps.toFixed(0)} requests/s, ${cpu.toFixed(1)} µs CPU/request (latency p50 ${p50}, p99 ${p99})\n`);
+        row.rps[s].push(rps);
+        row.cpu[s].push(cpu);
+        process.stderr.write(`  ${r.name} ${s} #${i + 1}: ${rps.toFixed(0)} requests/s, ${cpu.toFixed(1)} µs CPU/request (latency p50 ${p50}, p99 ${p99})\n`);
       }
     }
     rows.push(row);
@@ -100,19 +111,22 @@ for (const r of runtimes()) {
 }
 
 const header = [
-  "| runtime | native server | native (requests/s) | weft (requests/s) | weft / native | weft, lazyRequests (requests/s) | lazyRequests / native | target | server CPU per request: native / weft / lazyRequests (µs) |",
-  "|---|---|---|---|---|---|---|---|---|",
+  "| runtime | server | requests/s | / native | CPU per request (µs) | target |",
+  "|---|---|---|---|---|---|",
 ];
-// Each round measures both back to back: the median of the per-round ratios.
-const lines = rows.map((row) => {
+// Each round measures every server back to back: ratios are the median of the per-round ratios.
+const lines = rows.flatMap((row) => {
   const native = NATIVE[row.runtime.split(" ")[0]!]!;
-  const ratio = median(row.weft.map((w, i) => w / row.native[i]!));
-  const lazyRatio = median(row.lazy.map((w, i) => w / row.native[i]!));
-  return `| ${row.runtime} | ${native.name} | ${fmt(median(row.native))} | ${fmt(median(row.weft))} | **${ratio.toFixed(2)}** | ${fmt(median(row.lazy))} | **${lazyRatio.toFixed(2)}** | ≥ ${native.target} | ${median(row.cpu.native).toFixed(1)} / ${median(row.cpu.weft).toFixed(1)} / ${median(row.cpu.lazy).toFixed(1)} |`;
+  return SERVERS.map((s) => {
+    const ratio = median(row.rps[s].map((x, i) => x / row.rps.native[i]!));
+    const shown = s === "native" ? "1" : s === "raw" ? ratio.toFixed(2) : `**${ratio.toFixed(2)}**`;
+    const target = s === "native" || s === "raw" ? "" : `≥ ${native.target}`;
+    return `| ${row.runtime} | ${LABEL[s](native.name)} | ${fmt(median(row.rps[s]))} | ${shown} | ${median(row.cpu[s]).toFixed(1)} | ${target} |`;
+  });
 });
 const noteText = note(
   `Medians of ${rounds} alternating rounds (ratios: the median of each round's ratio), wrk -t${THREADS} -c${CONNECTIONS} -d${duration}s with keep-alive, ` +
-    `GET / answered with 200 "${BODY}" (text/plain;charset=UTF-8), after a ${warmup} s warm-up of each server`,
+    `GET / answered with 200 "${BODY}" (text/plain;charset=UTF-8), after a ${warmup} s warm-up of each server; CPU: the server process's user and system time per request, from /proc`,
 );
 console.log(["", ...header, ...lines, "", noteText].join("\n"));
 if (args.includes("--write-readme")) writeReadme("http", header, lines, new Set(rows.map((r) => r.runtime.split(" ")[0]!)), noteText);

@@ -1,13 +1,18 @@
 /**
- * The servers of `npm run bench:http`, on the runtime it is started with:
- * weft's HTTP/1.1 server (serveHttp() with a fetch handler answering
- * "Hello, World!") and the runtime's own — `node:http` on Node, `Deno.serve`
- * on Deno, `Bun.serve` on Bun — answering the same (status 200,
- * `content-type: text/plain;charset=UTF-8`).
- * Prints {"runtime","native":port,"weft":port} and serves until stdin closes.
+ * The servers of `npm run bench:http`, on the runtime it is started with, all
+ * answering "Hello, World!" (status 200, `content-type:
+ * text/plain;charset=UTF-8`):
+ * - `native`: the runtime's own server (`node:http`, `Deno.serve`, `Bun.serve`);
+ * - `raw`: a hand-written responder on the runtime's socket API, which does
+ *   no more than count request heads: the ceiling on this machine;
+ * - `weft`: serveHttp() with `new Response()` and its default, standard Requests;
+ * - `fastResponse`: the same answering with a FastResponse;
+ * - `fast`: FastResponse and `lazyRequests: true`, weft's fastest path.
+ * Prints {"runtime", and a port per server} and serves until stdin closes.
  */
 import type { Adapter } from "../mod.ts";
-import { serveHttp } from "../src/protocols/http/mod.ts";
+import { FastResponse, serveHttp } from "../src/protocols/http/mod.ts";
+import type { BenchServer } from "./_scenarios.ts";
 import { runtime, version } from "./_worker.ts";
 
 const HOST = "127.0.0.1";
@@ -58,15 +63,18 @@ async function nativeServer(): Promise<NativeServer> {
 const adapter = (await import(`../adapters/${runtime}.ts`)) as Adapter;
 
 const native = await nativeServer();
-const listener = await adapter.listen({ hostname: HOST, port: 0, noDelay: true });
-const weft = serveHttp({ listener, fetch: () => new Response(BODY), onError: () => {} });
-// The same with lazyRequests: a Request is built only when the handler reads more than url, method, headers, signal.
-const lazy = serveHttp({ listener: await adapter.listen({ hostname: HOST, port: 0, noDelay: true }), lazyRequests: true, fetch: () => new Response(BODY), onError: () => {} });
+const raw = await ((await import(`./${runtime}_native.ts`)).httpResponder as () => Promise<BenchServer>)();
+const listen = () => adapter.listen({ hostname: HOST, port: 0, noDelay: true });
+const weft = serveHttp({ listener: await listen(), fetch: () => new Response(BODY), onError: () => {} });
+const fastResponse = serveHttp({ listener: await listen(), fetch: () => new FastResponse(BODY), onError: () => {} });
+// A Request is built only when the handler reads more than url, method, headers, signal.
+const fast = serveHttp({ listener: await listen(), lazyRequests: true, fetch: () => new FastResponse(BODY), onError: () => {} });
+const servers = [weft, fastResponse, fast];
 
-console.log(JSON.stringify({ runtime: `${runtime} ${version}`, native: native.port, weft: weft.addr.port, lazy: lazy.addr.port }));
+console.log(JSON.stringify({ runtime: `${runtime} ${version}`, native: native.port, raw: raw.port, weft: weft.addr.port, fastResponse: fastResponse.addr.port, fast: fast.addr.port }));
 process.stdin.resume();
 process.stdin.on("end", async () => {
-  await Promise.race([Promise.all([weft.shutdown({ timeoutMs: 1000 }), lazy.shutdown({ timeoutMs: 1000 })]), new Promise((r) => setTimeout(r, 2000))]);
-  await Promise.race([native.close(), new Promise((r) => setTimeout(r, 1000))]);
+  await Promise.race([Promise.all(servers.map((s) => s.shutdown({ timeoutMs: 1000 }))), new Promise((r) => setTimeout(r, 2000))]);
+  await Promise.race([Promise.all([native.close(), raw.close()]), new Promise((r) => setTimeout(r, 1000))]);
   process.exit(0);
 });

@@ -3,7 +3,7 @@ import * as net from "node:net";
 import { once } from "node:events";
 import { Duplex } from "node:stream";
 import type { Adapter, Conn, Listener, NetAddr } from "../mod.ts";
-import { type BenchServer, countLines, pongs, type Variant } from "./_scenarios.ts";
+import { type BenchServer, countHeads, countLines, helloReplies, pongs, type Variant } from "./_scenarios.ts";
 
 const HOST = "127.0.0.1";
 
@@ -148,6 +148,18 @@ export function pingServer(): Promise<BenchServer> {
     s.on("data", (d: Buffer) => {
       const n = countLines(d);
       if (n > 0) s.write(pongs(n));
+    });
+    s.on("end", () => s.end());
+  });
+}
+
+/** A hand-written HTTP/1.1 responder on node:net: "Hello, World!" for every request head of a chunk, in one write (the ceiling for bench:http). */
+export function httpResponder(): Promise<BenchServer> {
+  return listen((s) => {
+    s.on("error", () => {});
+    s.on("data", (d: Buffer) => {
+      const n = countHeads(d);
+      if (n > 0) s.write(helloReplies(n));
     });
     s.on("end", () => s.end());
   });

@@ -11,6 +11,7 @@
  * (`new Request(url, request)`) it works as it is.
  */
 import type { HeaderList } from "./head.ts";
+import { delegateMembers } from "./_delegate.ts";
 
 /** What the server gives a lazy request. */
 export interface LazySource {
@@ -64,31 +65,7 @@ const prototype: object = Object.create(Request.prototype, {
   signal: { get(this: Lazy) { return this[SOURCE].signal; }, configurable: true },
   [Symbol.toStringTag]: { value: "Request", configurable: true },
 });
-// Every member along Request's prototype chain (a platform's Request may be a subclass, as edge-runtime's is).
-const members = new Map<string, PropertyDescriptor>();
-for (let p: object | null = Request.prototype; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
-  for (const name of Object.getOwnPropertyNames(p)) if (!members.has(name)) members.set(name, Object.getOwnPropertyDescriptor(p, name)!);
-}
-for (const [name, d] of members) {
-  if (name === "constructor" || Object.prototype.hasOwnProperty.call(prototype, name)) continue;
-  if (typeof d.value === "function") {
-    Object.defineProperty(prototype, name, {
-      value: function (this: Lazy, ...args: unknown[]) {
-        const real = realOf(this) as unknown as Record<string, (...a: unknown[]) => unknown>;
-        return real[name]!(...args);
-      },
-      configurable: true,
-      writable: true,
-    });
-  } else if (d.get !== undefined) {
-    Object.defineProperty(prototype, name, {
-      get(this: Lazy) {
-        return (realOf(this) as unknown as Record<string, unknown>)[name];
-      },
-      configurable: true,
-    });
-  }
-}
+delegateMembers(prototype, Request, realOf);
 
 /** The methods fetch upper-cases (RFC 9110 methods are case-sensitive; fetch normalizes these six). */
 const NORMALIZED = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"]);

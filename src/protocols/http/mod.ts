@@ -8,7 +8,9 @@
  * - {@link httpClient}: a client as a `Service<Request, Response>`, over
  *   pools of keep-alive connections, with streamed bodies both ways;
  * - {@link httpServerCodec} and {@link httpClientCodec}: the HTTP/1.1 wire
- *   format as codecs of head, chunk and end frames, bounded by default.
+ *   format as codecs of head, chunk and end frames, bounded by default;
+ * - {@link FastResponse}: a `Response` that serveHttp() writes without a
+ *   body stream, and {@link installFastResponse} to make it the global one.
  *
  * @example A server and a request to it
  * ```ts
@@ -41,6 +43,7 @@ export type { HeaderList, HttpLimits, RequestHead, ResponseHead } from "./head.t
 export { httpClientCodec, httpServerCodec } from "./codec.ts";
 export type { HttpClientCodec, HttpFrame, HttpHeadFrame, HttpServerCodec } from "./codec.ts";
 export { DEFAULT_HEAD_TIMEOUT_MS, DEFAULT_MAX_DRAIN_BYTES, httpHandler, serveHttp } from "./server.ts";
+export { FastResponse, installFastResponse } from "./fast_response.ts";
 export type { ConnectRequest, FetchHandler, HttpHandlerOptions, HttpInfo, HttpUpgrade, ServeHttpOptions } from "./server.ts";
 export { DEFAULT_HTTP_IDLE_TIMEOUT_MS, DEFAULT_HTTP_MAX_ORIGINS, DEFAULT_HTTP_MAX_QUEUED, DEFAULT_HTTP_POOL_SIZE, httpClient } from "./client.ts";
 export type { HttpClient, HttpClientOptions } from "./client.ts";

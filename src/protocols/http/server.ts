@@ -8,6 +8,7 @@ import { type HeaderList, hasToken, headerValue, HttpError, type HttpLimits, typ
 import { type LazySource, lazyRequest } from "./_lazy_request.ts";
 import { resolveLimits } from "./_parse.ts";
 import { HOP_BY_HOP, soon } from "./_private.ts";
+import { responseParts } from "./fast_response.ts";
 
 /** How long a client may take to send a request head, from its first byte, before it gets 408: 30 seconds. */
 export const DEFAULT_HEAD_TIMEOUT_MS = 30_000;
@@ -319,10 +320,13 @@ class HttpConnection implements HttpInfo, Swept {
     let upgraded: Conn | undefined;
     try {
       while (!this.#closing) {
-        const frame = await this.#next(true);
+        // A frame at hand (pipelined requests) is taken without a promise.
+        const frame = this.#at < this.#frames.length ? this.#take() : await this.#next(true);
         if (frame === undefined) break;
         if (frame.kind !== "head") throw new FrameError("invalid-frame", "A body frame outside a request");
-        const result = await this.#exchange(frame);
+        // A handler that answers at once with a body at hand is served with no promise at all.
+        const pending = this.#exchange(frame);
+        const result = pending === undefined ? undefined : await pending;
         if (result !== undefined) {
           upgraded = result;
           break;
@@ -374,16 +378,19 @@ class HttpConnection implements HttpInfo, Swept {
   /** The next frame: from the batch at hand, else a read. `undefined` at the end of the requests. */
   async #next(waitingForHead: boolean): Promise<Frame | undefined> {
     for (;;) {
-      if (this.#at < this.#frames.length) {
-        const frame = this.#frames[this.#at]!;
-        this.#frames[this.#at++] = undefined as unknown as Frame;
-        return frame;
-      }
+      if (this.#at < this.#frames.length) return this.#take();
       if (this.#readError !== undefined) throw this.#readError;
       if (this.#ended) return undefined;
       if (waitingForHead && this.#closing) return undefined;
       await (this.#reading ?? this.#read());
     }
+  }
+
+  /** The next frame of the batch at hand (there is one). */
+  #take(): Frame {
+    const frame = this.#frames[this.#at]!;
+    this.#frames[this.#at++] = undefined as unknown as Frame;
+    return frame;
   }
 
   /** Starts a read of the next batch of frames (once at a time). */
@@ -412,49 +419,75 @@ class HttpConnection implements HttpInfo, Swept {
     return this.#reading;
   }
 
-  /** One request and its response; returns the connection when it was handed over. */
-  async #exchange(frame: HeadFrame): Promise<Conn | undefined> {
+  /**
+   * One request and its response; resolves with the connection when it was
+   * handed over. `undefined` when it is all done already: a handler that
+   * answered at once with a body at hand costs no promise here.
+   */
+  #exchange(frame: HeadFrame): Promise<Conn | undefined> | undefined {
     const head = frame.head;
     const x = new Exchange(head, frame.body === true);
     this.#x = x;
     this.#served++;
     if ((head.minor === 0 && !hasToken(head.headers, "connection", "keep-alive")) || hasToken(head.headers, "connection", "close")) this.#closing = true;
-    let response: Response;
+    let response: Response | PromiseLike<Response>;
     try {
-      response = await this.#respond(x, frame.upgrade === true);
+      response = this.#respond(x, frame.upgrade === true);
     } catch (error) {
-      const bad = this.#readError;
-      if (bad instanceof HttpError) {
-        // The request's body was malformed: the handler saw its body fail.
-        response = plain(bad.status, { connection: "close" });
-      } else {
-        // A handler that failed because its client left (its body broke off) is not news.
-        if (!x.gone) this.#config.onError(error, x.request);
-        response = plain(500);
-      }
+      response = this.#failed(x, error);
     }
+    if (!(response instanceof Response)) {
+      return Promise.resolve(response).then(
+        (r) => this.#answer(x, frame, r),
+        (error: unknown) => this.#answer(x, frame, this.#failed(x, error)),
+      );
+    }
+    return this.#answer(x, frame, response);
+  }
+
+  /** The response for a handler that threw or rejected. */
+  #failed(x: Exchange, error: unknown): Response {
+    const bad = this.#readError;
+    // The request's body was malformed: the handler saw its body fail.
+    if (bad instanceof HttpError) return plain(bad.status, { connection: "close" });
+    // A handler that failed because its client left (its body broke off) is not news.
+    if (!x.gone) this.#config.onError(error, x.request);
+    return plain(500);
+  }
+
+  /** Writes the handler's response, and what follows it; `undefined` when nothing is left to wait for. */
+  #answer(x: Exchange, frame: HeadFrame, response: Response): Promise<Conn | undefined> | undefined {
     // The body the handler left unread: dropped up to a bound, else the connection closes after the response.
     if (x.bodyOpen && !x.bodyCancelled && x.expectContinue && !x.answered) this.#closing = true;
-    if (x.upgrade !== undefined && response === x.upgrade.response) return await this.#handOver(x);
+    if (x.upgrade !== undefined && response === x.upgrade.response) return this.#handOver(x);
     if (frame.upgrade) this.#codec.resume();
     x.upgrade?.reject(new TypeError("The handler returned a response other than the one of info.upgrade(): the connection was not handed over"));
-    await this.#send(x, response);
-    if (x.bodyOpen) await this.#dropBody(x);
+    const sending = this.#send(x, response);
+    if (sending === undefined && !x.bodyOpen) return this.#done();
+    return (async () => {
+      await sending;
+      if (x.bodyOpen) await this.#dropBody(x);
+      return this.#done();
+    })();
+  }
+
+  /** The exchange is over: the next request may start, once the client has taken what was written. */
+  #done(): Promise<undefined> | undefined {
     this.#x = undefined;
     if (this.#writeFailed !== undefined) throw this.#writeFailed;
     // The client reads slower than we answer: wait before reading more requests.
-    if ((this.#writer.desiredSize ?? 1) <= 0) await this.#writer.ready;
+    if ((this.#writer.desiredSize ?? 1) <= 0) return this.#writer.ready.then(() => undefined);
     return undefined;
   }
 
-  /** Runs the handler (or answers for it). */
-  async #respond(x: Exchange, upgrade: boolean): Promise<Response> {
+  /** Runs the handler (or answers for it): its response, or the promise of one. */
+  #respond(x: Exchange, upgrade: boolean): Response | PromiseLike<Response> {
     const head = x.head;
     const method = head.method;
     if (method === "CONNECT") {
       if (this.#config.connect === undefined) return plain(405, { allow: "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS" });
       const request: ConnectRequest = { authority: head.target, headers: toHeaders(head.headers), signal: x.signal };
-      return checkResponse(await this.#config.connect(request, this.#infoFor(x, upgrade)));
+      return Promise.resolve(this.#config.connect(request, this.#infoFor(x, upgrade))).then(checkResponse);
     }
     if (method === "TRACE" || method === "TRACK") return plain(405, { allow: "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS" });
     let url: string;
@@ -482,7 +515,8 @@ class HttpConnection implements HttpInfo, Swept {
       // Read ahead while the handler runs: the next pipelined request, or the client's going away.
       this.#read();
     }
-    return checkResponse(await this.#config.fetch(request, this.#infoFor(x, upgrade)));
+    const response = this.#config.fetch(request, this.#infoFor(x, upgrade));
+    return response instanceof Response ? response : Promise.resolve(response).then(checkResponse);
   }
 
   #request(x: Exchange, url: string, hasBody: boolean): Request {
@@ -601,27 +635,36 @@ class HttpConnection implements HttpInfo, Swept {
     this.#writer.write(frame).catch(this.#onWriteFailed);
   }
 
-  /** Writes the response: head, then its body as the connection takes it. */
-  async #send(x: Exchange, response: Response): Promise<void> {
+  /** Writes the response: head, then its body as the connection takes it; `undefined` when it is all written at once. */
+  #send(x: Exchange, response: Response): Promise<void> | undefined {
     x.answered = true;
-    const headers: HeaderList = [];
-    let close = this.#closing;
-    let hasDate = false;
-    let length = -1;
-    for (const [name, value] of response.headers) {
-      if (HOP_BY_HOP.has(name)) {
-        if (name === "connection" && /(^|,)\s*close\s*(,|$)/i.test(value)) close = true;
-        continue;
-      }
-      if (name === "date") hasDate = true;
-      else if (name === "content-length") length = Number(value);
-      headers.push(name, value);
+    const parts = responseParts(response);
+    const out: Outgoing = { headers: [], close: this.#closing, hasDate: false, length: -1 };
+    if (parts !== undefined) {
+      const list = parts.headers;
+      for (let i = 0; i < list.length; i += 2) addOutgoing(out, list[i]!, list[i + 1]!);
+    } else {
+      for (const [name, value] of response.headers) addOutgoing(out, name, value);
     }
-    if (!hasDate) headers.push("date", httpDate());
-    const status = response.status;
-    const head: ResponseHead = { status, statusText: response.statusText, minor: 1, headers };
+    const headers = out.headers;
+    if (!out.hasDate) headers.push("date", httpDate());
+    const close = out.close;
+    const length = out.length;
+    const status = parts?.status ?? response.status;
+    const head: ResponseHead = { status, statusText: parts?.statusText ?? response.statusText, minor: 1, headers };
     const noBody = status === 204 || status === 304;
     const isHead = x.head.method === "HEAD";
+    if (parts !== undefined) {
+      // A FastResponse: its body is all here, no stream to read.
+      const b = parts.body;
+      const bytes = b === null || noBody ? null : typeof b === "string" ? encodeBody(b) : b;
+      if (bytes !== null && length >= 0 && length !== bytes.length) {
+        throw new NetError("body-aborted", "The response body failed", { cause: new TypeError(`The response's Content-Length is ${length} but its body has ${bytes.length} bytes`) });
+      }
+      this.#finishHead(head, close, x);
+      this.#write({ kind: "head", head, body: bytes ?? false });
+      return;
+    }
     const body = response.body;
     if (body === null || noBody) {
       if (body !== null) body.cancel().catch(() => {});
@@ -629,6 +672,11 @@ class HttpConnection implements HttpInfo, Swept {
       this.#write({ kind: "head", head, body: false });
       return;
     }
+    return this.#sendStream(x, body, head, close, length, isHead);
+  }
+
+  /** A body from its stream: whole in the head's write when it is all there, else chunk by chunk. */
+  async #sendStream(x: Exchange, body: ReadableStream<Uint8Array>, head: ResponseHead, close: boolean, length: number, isHead: boolean): Promise<void> {
     const reader = body.getReader();
     try {
       const first = await reader.read();
@@ -732,6 +780,39 @@ class HttpConnection implements HttpInfo, Swept {
     }
     await this.#framed.close(reason).catch(() => {});
   }
+}
+
+const encoder = new TextEncoder();
+let lastText = "";
+let lastBytes = new Uint8Array(0);
+
+/** A string body as UTF-8; the last short one is kept, as a handler often answers the same text (the bytes are only read). */
+function encodeBody(text: string): Uint8Array {
+  if (text.length > 1024) return encoder.encode(text);
+  if (text !== lastText) {
+    lastBytes = encoder.encode(text);
+    lastText = text;
+  }
+  return lastBytes;
+}
+
+/** A response's fields as they go out, and what they say about the connection and the body. */
+interface Outgoing {
+  headers: HeaderList;
+  close: boolean;
+  hasDate: boolean;
+  length: number;
+}
+
+/** One of the response's fields: hop-by-hop ones stay here (`connection: close` is heeded). */
+function addOutgoing(out: Outgoing, name: string, value: string): void {
+  if (HOP_BY_HOP.has(name)) {
+    if (name === "connection" && /(^|,)\s*close\s*(,|$)/i.test(value)) out.close = true;
+    return;
+  }
+  if (name === "date") out.hasDate = true;
+  else if (name === "content-length") out.length = Number(value);
+  out.headers.push(name, value);
 }
 
 /** Errors that only say the client left. */
