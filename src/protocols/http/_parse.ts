@@ -127,11 +127,15 @@ export function parseRequestLine(head: Uint8Array): StartLine {
   let i = 0;
   while (TCHAR[head[i]!] === 1) i++;
   if (i === 0 || head[i] !== SP) throw badRequest("request", "the method is not a token followed by one space");
-  const method = latin1(head, 0, i);
+  const method = known(METHODS, head, 0, i) ?? latin1(head, 0, i);
   const t = ++i;
   while (TARGET[head[i]!] === 1) i++;
   if (i === t || head[i] !== SP) throw badRequest("request", "the request target is empty or holds a space or a control character");
-  const target = latin1(head, t, i);
+  let target = lastTarget;
+  if (!sameText(head, t, i, target)) {
+    target = latin1(head, t, i);
+    if (target.length <= 64 && !target.includes("?")) lastTarget = target; // a query may hold a token
+  }
   const minor = version(head, i + 1, "request");
   if (head[i + 9] !== CR) throw badRequest("request", "unexpected bytes after the HTTP version");
   return { a: method, b: target, c: "", minor, fieldsAt: i + 11 };
@@ -202,10 +206,40 @@ export function parseFields(head: Uint8Array, at: number, out: HeaderList, limit
       if (b !== SP && b !== HT) last = i;
     }
     if (head[i + 1] !== LF) throw badRequest(what, "a line ends with a bare CR");
-    out.push(name, latin1(head, start, last));
+    // A value is often the one this field had in the last head (Host, User-Agent, Accept on a keep-alive connection).
+    let value = lastValues.get(name);
+    if (value === undefined || !sameText(head, start, last, value)) {
+      value = latin1(head, start, last);
+      if (value.length <= 256 && REPEATED.has(name)) lastValues.set(name, value);
+    }
+    out.push(name, value);
     at = i + 2;
   }
 }
+
+/** Whether the bytes [start, end) of `b` are the text `s` (Latin-1). */
+function sameText(b: Uint8Array, start: number, end: number, s: string): boolean {
+  if (end - start !== s.length) return false;
+  for (let i = 0; i < s.length; i++) if (b[start + i] !== s.charCodeAt(i)) return false;
+  return true;
+}
+
+/** One of `names` (exactly, case-sensitive) spelled by the bytes [start, end) of `b`, or `undefined`. */
+function known(names: readonly string[], b: Uint8Array, start: number, end: number): string | undefined {
+  for (const name of names) if (sameText(b, start, end, name)) return name;
+  return undefined;
+}
+
+const METHODS = ["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH"] as const;
+// The last request target and the last value of some common fields, which the next head most often repeats:
+// comparing bytes to them costs less than building the strings again. Values of at most 256 characters; never
+// credentials, whose comparison time should tell nobody whether another client sent the same.
+let lastTarget = "/";
+const lastValues = new Map<string, string>();
+const REPEATED = new Set([
+  "host", "accept", "accept-encoding", "accept-language", "user-agent", "connection", "content-type",
+  "origin", "referer", "cache-control", "keep-alive", "te", "server", "vary", "date",
+]);
 
 /** The common field names, by length, so that their names cost no string building. */
 const COMMON = new Map<number, string[]>();
