@@ -267,6 +267,23 @@ class Exchange implements LazySource {
   }
 }
 
+const EXCHANGE = Symbol("weft.http.exchange");
+
+/**
+ * The Request a handler gets: a platform Request whose `signal` is the
+ * exchange's own. Not passed to the constructor, since a Request made to
+ * follow a signal costs many times a plain one on Node (a listener, a weak
+ * reference, a finalizer each); and a getter of a subclass rather than a
+ * property set on each request, which costs about as much again.
+ */
+class ServerRequest extends Request {
+  declare [EXCHANGE]: Exchange;
+
+  override get signal(): AbortSignal {
+    return this[EXCHANGE].signal;
+  }
+}
+
 /** One connection: requests one after the other (pipelined ones wait their turn), answered in order. */
 class HttpConnection implements HttpInfo, Swept {
   readonly remoteAddr: ConnInfo["remoteAddr"];
@@ -525,11 +542,8 @@ class HttpConnection implements HttpInfo, Swept {
       init.body = this.#body(x);
       init.duplex = "half";
     }
-    const request = new Request(url, init);
-    // The signal is the exchange's own, set on the request rather than passed
-    // to its constructor: a Request made to follow a signal costs many times
-    // a plain one on Node (a listener, a weak reference, a finalizer each).
-    Object.defineProperty(request, "signal", { get: () => x.signal, enumerable: true, configurable: true });
+    const request = new ServerRequest(url, init);
+    request[EXCHANGE] = x;
     return request;
   }
 
