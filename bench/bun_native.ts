@@ -161,24 +161,19 @@ export const native: Variant = {
   },
 };
 
-/** A hand-written Bun.listen server answering every inline command ("PING\r\n") with "+PONG\r\n", a write per chunk read. */
-export function pingServer(): Promise<BenchServer> {
+/** A hand-written Bun.listen server that counts the requests of each chunk read (`count`) and answers them in one write (`replies`). */
+function replyServer(count: (chunk: Uint8Array) => number, replies: (n: number) => Uint8Array): Promise<BenchServer> {
   return Promise.resolve(listen(() => ({
     pending: [],
     onData(socket, data) {
-      const n = countLines(data);
-      if (n > 0) send(socket, pongs(n));
+      const n = count(data);
+      if (n > 0) send(socket, replies(n));
     },
   })));
 }
 
-/** A hand-written HTTP/1.1 responder on Bun.listen: "Hello, World!" for every request head of a chunk, in one write (the ceiling for bench:http). */
-export function httpResponder(): Promise<BenchServer> {
-  return Promise.resolve(listen(() => ({
-    pending: [],
-    onData(socket, data) {
-      const n = countHeads(data);
-      if (n > 0) send(socket, helloReplies(n));
-    },
-  })));
-}
+/** Answers every inline command ("PING\r\n") with "+PONG\r\n". */
+export const pingServer = (): Promise<BenchServer> => replyServer(countLines, pongs);
+
+/** Answers every HTTP/1.1 request head with "Hello, World!" (the ceiling for bench:http). */
+export const httpResponder = (): Promise<BenchServer> => replyServer(countHeads, helloReplies);

@@ -90,28 +90,21 @@ export const native: Variant = {
   },
 };
 
-/** A hand-written Deno.listen server answering every inline command ("PING\r\n") with "+PONG\r\n", a write per chunk read. */
-export function pingServer(): Promise<BenchServer> {
+/** A hand-written Deno.listen server that counts the requests of each chunk read (`count`) and answers them in one write (`replies`). */
+function replyServer(count: (chunk: Uint8Array) => number, replies: (n: number) => Uint8Array): Promise<BenchServer> {
   return Promise.resolve(serve(async (conn) => {
     const buf = new Uint8Array(64 * 1024);
     for (;;) {
       const n = await conn.read(buf);
       if (n === null) return;
-      const lines = countLines(buf.subarray(0, n));
-      if (lines > 0) await writeAll(conn, pongs(lines));
+      const requests = count(buf.subarray(0, n));
+      if (requests > 0) await writeAll(conn, replies(requests));
     }
   }));
 }
 
-/** A hand-written HTTP/1.1 responder on Deno.listen: "Hello, World!" for every request head of a chunk, in one write (the ceiling for bench:http). */
-export function httpResponder(): Promise<BenchServer> {
-  return Promise.resolve(serve(async (conn) => {
-    const buf = new Uint8Array(64 * 1024);
-    for (;;) {
-      const n = await conn.read(buf);
-      if (n === null) return;
-      const heads = countHeads(buf.subarray(0, n));
-      if (heads > 0) await writeAll(conn, helloReplies(heads));
-    }
-  }));
-}
+/** Answers every inline command ("PING\r\n") with "+PONG\r\n". */
+export const pingServer = (): Promise<BenchServer> => replyServer(countLines, pongs);
+
+/** Answers every HTTP/1.1 request head with "Hello, World!" (the ceiling for bench:http). */
+export const httpResponder = (): Promise<BenchServer> => replyServer(countHeads, helloReplies);

@@ -141,26 +141,20 @@ export const toWebAdapter: Pick<Adapter, "connect" | "listen"> = {
   },
 };
 
-/** A hand-written node:net server answering every inline command ("PING\r\n") with "+PONG\r\n", a write per chunk read. */
-export function pingServer(): Promise<BenchServer> {
+/** A hand-written node:net server that counts the requests of each chunk read (`count`) and answers them in one write (`replies`). */
+function replyServer(count: (chunk: Uint8Array) => number, replies: (n: number) => Uint8Array): Promise<BenchServer> {
   return listen((s) => {
     s.on("error", () => {});
     s.on("data", (d: Buffer) => {
-      const n = countLines(d);
-      if (n > 0) s.write(pongs(n));
+      const n = count(d);
+      if (n > 0) s.write(replies(n));
     });
     s.on("end", () => s.end());
   });
 }
 
-/** A hand-written HTTP/1.1 responder on node:net: "Hello, World!" for every request head of a chunk, in one write (the ceiling for bench:http). */
-export function httpResponder(): Promise<BenchServer> {
-  return listen((s) => {
-    s.on("error", () => {});
-    s.on("data", (d: Buffer) => {
-      const n = countHeads(d);
-      if (n > 0) s.write(helloReplies(n));
-    });
-    s.on("end", () => s.end());
-  });
-}
+/** Answers every inline command ("PING\r\n") with "+PONG\r\n". */
+export const pingServer = (): Promise<BenchServer> => replyServer(countLines, pongs);
+
+/** Answers every HTTP/1.1 request head with "Hello, World!" (the ceiling for bench:http). */
+export const httpResponder = (): Promise<BenchServer> => replyServer(countHeads, helloReplies);
