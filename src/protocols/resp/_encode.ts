@@ -26,19 +26,27 @@ function utf8Length(s: string): number {
   return n;
 }
 
+/** `<type><n>\r\n` for a non-negative safe integer `n`, without building a string for it: a header or an integer reply. */
+function writeHeader(dst: WriteBuffer, type: number, n: number): void {
+  dst.writeByte(type);
+  dst.writeLatin1(String(n)); // small integers' strings are cached by the engines
+  dst.writeByte(0x0d);
+  dst.writeByte(0x0a);
+}
+
 /** A bulk string of `value`: `$<len>\r\n<bytes>\r\n`. */
 export function writeBulk(dst: WriteBuffer, value: string | Uint8Array): void {
   if (typeof value === "string") {
     if (value.length > MEASURE_LIMIT) value = utf8.encode(value);
     else {
-      dst.writeUtf8(`$${utf8Length(value)}\r\n`);
+      writeHeader(dst, 0x24, utf8Length(value));
       dst.writeUtf8(value);
       dst.writeByte(0x0d);
       dst.writeByte(0x0a);
       return;
     }
   }
-  dst.writeUtf8(`$${value.length}\r\n`);
+  writeHeader(dst, 0x24, value.length);
   dst.write(value);
   dst.writeByte(0x0d);
   dst.writeByte(0x0a);
@@ -60,8 +68,10 @@ function double(n: number): string {
 export function encodeValue(value: RespValue, dst: WriteBuffer, protocol: 2 | 3): void {
   if (typeof value === "string" || value instanceof Uint8Array) return writeBulk(dst, value);
   if (typeof value === "number") {
-    if (Number.isSafeInteger(value)) dst.writeUtf8(`:${value}\r\n`);
-    else if (protocol === 3) dst.writeUtf8(`,${double(value)}\r\n`);
+    if (Number.isSafeInteger(value)) {
+      if (value >= 0) writeHeader(dst, 0x3a, value);
+      else dst.writeUtf8(`:${value}\r\n`);
+    } else if (protocol === 3) dst.writeUtf8(`,${double(value)}\r\n`);
     else writeBulk(dst, double(value));
     return;
   }
@@ -71,7 +81,10 @@ export function encodeValue(value: RespValue, dst: WriteBuffer, protocol: 2 | 3)
   }
   if (Array.isArray(value)) return aggregate(dst, "*", value, value.length, protocol);
   if (value instanceof SimpleString) {
-    dst.writeUtf8(`+${value.value}\r\n`);
+    dst.writeByte(0x2b);
+    dst.writeUtf8(value.value);
+    dst.writeByte(0x0d);
+    dst.writeByte(0x0a);
     return;
   }
   if (value instanceof RespError) {

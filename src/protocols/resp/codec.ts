@@ -1,5 +1,5 @@
 import type { Codec, ReadBuffer, WriteBuffer } from "../../../mod.ts";
-import { CommandDecoder } from "./_command_decoder.ts";
+import { CommandDecoder, type ParsedCommand } from "./_command_decoder.ts";
 import { encodeCommand, encodeValue } from "./_encode.ts";
 import { checkOptions, type RespLimits, resolveLimits } from "./_limits.ts";
 import { ValueDecoder } from "./_value_decoder.ts";
@@ -141,12 +141,17 @@ export function respServerCodec(options?: RespServerCodecOptions): RespServerCod
   return new ServerCodec(new CommandDecoder(resolveLimits(fn, o)), checkProtocol(fn, o.protocol ?? 2));
 }
 
+/** respServerCodec() with the server's own decoding, {@link ServerCodec.decodeCommands}: for respServer(), not exported from the module. */
+export function serverCodec(limits: RespLimits): ServerCodec {
+  return new ServerCodec(new CommandDecoder(resolveLimits("respServer()", limits)), 2);
+}
+
 function checkProtocol(fn: string, protocol: unknown): 2 | 3 {
   if (protocol !== 2 && protocol !== 3) throw new RangeError(`Invalid protocol ${String(protocol)} for ${fn}: expected 2 or 3`);
   return protocol;
 }
 
-class ServerCodec implements RespServerCodec {
+export class ServerCodec implements RespServerCodec {
   #decoder: CommandDecoder;
   #protocol: 2 | 3;
 
@@ -177,6 +182,11 @@ class ServerCodec implements RespServerCodec {
 
   decodeEof(src: ReadBuffer): Uint8Array[] | undefined {
     return this.#decoder.decodeEof(src);
+  }
+
+  /** The commands complete in `src`, in the server's form. */
+  decodeCommands(src: ReadBuffer, out: ParsedCommand[]): void {
+    this.#decoder.decodeCommands(src, out);
   }
 
   encode(value: RespValue, dst: WriteBuffer): void {

@@ -1,8 +1,9 @@
-import type { Codec, ConnHandler, ConnInfo, ReadBuffer, Swept, WriteBuffer } from "../../../mod.ts";
+import type { Clock, Codec, ConnHandler, ConnInfo, ReadBuffer, Swept, WriteBuffer } from "../../../mod.ts";
 import { FrameError, framed, Sweeper } from "../../../mod.ts";
 import { checkOptions, type RespLimits } from "./_limits.ts";
-import { type RespServerCodec, respServerCodec } from "./codec.ts";
-import { type Push, RespError, type RespValue } from "./value.ts";
+import { keyBytes, ParsedCommand } from "./_command_decoder.ts";
+import { respServerCodec, type ServerCodec, serverCodec } from "./codec.ts";
+import { type Push, RespError, type RespValue, SimpleString } from "./value.ts";
 
 /** What a command handler knows about its connection, and can change. */
 export interface RespContext {
@@ -16,6 +17,13 @@ export interface RespContext {
   name: string | null;
   /** State of this connection a service keeps (subscriptions, a selected database). */
   readonly state: Map<string, unknown>;
+  /**
+   * Whether the connection is in subscribe mode: a service sets it on
+   * SUBSCRIBE and clears it when the last channel is gone. A subscribed
+   * connection is not closed for idleness, as Redis does not close pub/sub
+   * clients. Default false.
+   */
+  subscribed: boolean;
   /** Sends `value` now, ahead of the current reply: pub/sub messages. RESP3 pushes, arrays in RESP2. */
   push(value: Push): void;
   /** Closes the connection once the current reply is written (QUIT). */
@@ -58,6 +66,8 @@ export interface RespServerOptions extends RespLimits {
    * {@link DEFAULT_COMMAND_TIMEOUT_MS}.
    */
   commandTimeoutMs?: number;
+  /** Time source for the command and idle timeouts. Default the system clock. */
+  clock?: Clock;
   /** Called before each command, to refuse it with an error reply (a state such as subscribed mode); `undefined` to run it. */
   guard?(name: string, args: Uint8Array[], ctx: RespContext): RespError | undefined;
   /** Called once the connection is closed: drop the state the service kept for it (subscriptions). */
@@ -93,16 +103,29 @@ class Malformed {
   }
 }
 
-/** The server codec, with a FrameError turned into a last item: the server replies to it before it closes. */
-function tolerant(inner: RespServerCodec): Codec<Uint8Array[] | Malformed, RespValue> {
+/** Replies to encode in one write: a batch of pipelined commands' replies. */
+class Replies {
+  readonly values: RespValue[];
+  constructor(values: RespValue[]) {
+    this.values = values;
+  }
+}
+
+/**
+ * The server codec, with a FrameError turned into a last item (the server
+ * replies to it before it closes), commands in the server's form, and
+ * {@link Replies} encoded together. A reply the codec cannot encode is left
+ * out, as a single write of it would fail alone.
+ */
+function tolerant(inner: ServerCodec): Codec<ParsedCommand | Malformed, RespValue | Replies> {
   let broken = false;
-  const guard = <T>(src: ReadBuffer, out: (Uint8Array[] | Malformed)[] | undefined, run: () => T): T | Malformed | undefined => {
+  const guard = (src: ReadBuffer, out: (ParsedCommand | Malformed)[] | undefined, run: () => ParsedCommand | undefined | void): ParsedCommand | Malformed | undefined => {
     if (broken) {
       src.skip(src.length);
       return undefined;
     }
     try {
-      return run();
+      return run() ?? undefined;
     } catch (error) {
       if (!(error instanceof FrameError)) throw error;
       broken = true;
@@ -113,18 +136,78 @@ function tolerant(inner: RespServerCodec): Codec<Uint8Array[] | Malformed, RespV
     }
   };
   return {
-    decode: (src) => guard(src, undefined, () => inner.decode(src)) as Uint8Array[] | Malformed | undefined,
-    decodeMany: (src, out) => void guard(src, out, () => inner.decodeMany!(src, out as Uint8Array[][])),
+    decode: (src) =>
+      guard(src, undefined, () => {
+        const c = inner.decode(src);
+        return c === undefined ? undefined : ParsedCommand.of(c);
+      }),
+    decodeMany: (src, out) => void guard(src, out, () => inner.decodeCommands(src, out as ParsedCommand[])),
     decodeEof: (src) => {
       if (broken || src.length === 0) return undefined;
       src.skip(src.length); // a command cut off by the peer's close: nothing to answer
       return undefined;
     },
-    encode: (value, dst: WriteBuffer) => inner.encode(value, dst),
+    encode: (value, dst: WriteBuffer) => {
+      if (!(value instanceof Replies)) return inner.encode(value, dst);
+      for (const v of value.values) {
+        try {
+          inner.encode(v, dst);
+        } catch {
+          // left out: the codec truncated what it had written of it
+        }
+      }
+    },
   };
 }
 
+/** A command of the table, found once per spelling of its name. */
+interface Entry {
+  spec: RespCommandSpec;
+  /** Its name in lower case, as the guard and error texts have it. */
+  lower: string;
+}
+
+/** The command table, looked up by a command's name bytes without making a string for a short name seen before. */
+class Table {
+  #byName = new Map<string, RespCommandSpec>();
+  #byKey = new Map<number, Entry>();
+  #lastKey = -2;
+  #last: Entry | undefined;
+
+  set(lower: string, spec: RespCommandSpec): void {
+    this.#byName.set(lower, spec);
+  }
+
+  /** The entry of `command`'s name, or undefined for an unknown command. */
+  find(command: ParsedCommand): Entry | undefined {
+    const key = command.key;
+    if (key === this.#lastKey) return this.#last;
+    if (key >= 0) {
+      let entry = this.#byKey.get(key);
+      if (entry === undefined) {
+        entry = this.#byText(commandName(keyBytes(key)));
+        // Every spelling of a known name is kept (a bounded number); unknown names are not.
+        if (entry === undefined) return undefined;
+        this.#byKey.set(key, entry);
+      }
+      this.#lastKey = key;
+      this.#last = entry;
+      return entry;
+    }
+    return this.#byText(commandName(command.name!));
+  }
+
+  #byText(name: string): Entry | undefined {
+    const lower = name.toLowerCase();
+    const spec = this.#byName.get(lower);
+    return spec === undefined ? undefined : { spec, lower };
+  }
+}
+
 let nextId = 1;
+
+/** The reply bytes (an estimate) past which the replies of a batch leave before the next command runs. */
+const LARGE = 64 * 1024;
 
 /**
  * A Redis-protocol server: the handler serve() takes, which reads commands
@@ -139,6 +222,12 @@ let nextId = 1;
  * connections are not touched. So is a command still arriving after
  * `commandTimeoutMs` (30 s) from its first byte: a slow client cannot hold a
  * connection (redis-server has no such limit).
+ *
+ * A connection idle for serve()'s `idleTimeoutMs` (`info.idleTimeoutMs`,
+ * a minute by default: no bytes arriving, no command part-way or running,
+ * not held up by a client slow to read its replies) is closed quietly, as redis-server's
+ * `timeout` setting does; a connection in subscribe mode (`ctx.subscribed`,
+ * which respStore() sets) is not.
  *
  * @example A PING server over a memory listener
  * ```ts
@@ -167,7 +256,7 @@ export function respServer(options: RespServerOptions): ConnHandler {
   const fn = "respServer()";
   const o = checkOptions(fn, options);
   if (typeof o.commands !== "object" || o.commands === null) throw new TypeError(`Invalid commands for ${fn}: expected an object of handlers`);
-  const table = new Map<string, RespCommandSpec>();
+  const table = new Table();
   for (const [name, spec] of Object.entries(o.commands)) {
     const s = typeof spec === "function" ? { handler: spec } : spec;
     if (typeof s?.handler !== "function") throw new TypeError(`Invalid command ${JSON.stringify(name)} for ${fn}: expected a function or { handler }`);
@@ -178,32 +267,47 @@ export function respServer(options: RespServerOptions): ConnHandler {
   for (const k of ["maxBulkBytes", "maxAggregateLength", "maxNestingDepth", "maxInlineBytes", "maxValueBytes"] as const) {
     if (o[k] !== undefined) limits[k] = o[k];
   }
-  respServerCodec(limits); // checks the limits once, here
+  respServerCodec(limits); // checks the limits once, here: respServer()'s own errors
   const commandTimeoutMs = o.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   if (typeof commandTimeoutMs !== "number" || !(commandTimeoutMs > 0)) {
     throw new RangeError(`Invalid commandTimeoutMs ${String(commandTimeoutMs)} for ${fn}: expected a positive number of milliseconds or Infinity`);
   }
-  // One timer for every connection's command timeout.
-  const watch = Number.isFinite(commandTimeoutMs) ? { sweeper: new Sweeper(), timeoutMs: commandTimeoutMs } : undefined;
+  // One timer for every connection's command and idle timeouts.
+  const watch = { sweeper: new Sweeper(o.clock), timeoutMs: commandTimeoutMs };
   return (conn, info) => serveConnection(conn, info, table, o, limits, onError, watch);
 }
 
 async function serveConnection(
   conn: Parameters<ConnHandler>[0],
   info: ConnInfo,
-  table: Map<string, RespCommandSpec>,
+  table: Table,
   o: RespServerOptions,
   limits: RespLimits,
   onError: (error: unknown, ctx: RespContext) => void,
-  watch: { sweeper: Sweeper; timeoutMs: number } | undefined,
+  watch: { sweeper: Sweeper; timeoutMs: number },
 ): Promise<void> {
-  const codec = respServerCodec(limits);
+  const codec = serverCodec(limits);
   const frames = framed(conn, tolerant(codec));
   const reader = frames.batches.getReader();
   const writer = frames.writable.getWriter();
   let closing = false;
-  const write = (value: RespValue) => {
-    writer.write(value).catch(() => {}); // a broken connection ends the read loop too
+  let lastWrite: Promise<void> | undefined;
+  const write = (value: RespValue | Replies) => {
+    const p = writer.write(value);
+    // A broken connection ends the read loop too. The writer hands back one settled promise while all is well: one catch for it.
+    if (p !== lastWrite) {
+      lastWrite = p;
+      p.catch(() => {});
+    }
+  };
+  // The replies of the commands of a batch, written together; `size` estimates their bytes.
+  let replies: RespValue[] = [];
+  let size = 0;
+  const flush = () => {
+    if (replies.length === 0) return;
+    write(replies.length === 1 ? replies[0]! : new Replies(replies));
+    replies = [];
+    size = 0;
   };
   const ctx: RespContext = {
     id: nextId++,
@@ -216,22 +320,36 @@ async function serveConnection(
     },
     name: null,
     state: new Map(),
-    push: (value) => write(value),
+    subscribed: false,
+    push: (value) => {
+      flush(); // after the replies before it
+      write(value);
+    },
     close: () => (closing = true),
   };
   const stop = () => void reader.cancel().catch(() => {});
-  // The command timeout: it runs while the server waits for the rest of a command.
+  // The command timeout runs while the server waits for the rest of a command;
+  // the idle timeout while it waits for the next one, with nothing part-way.
   let waiting = false;
   let reads = 0; // batches read: the watch sees activity between its looks
   let seen = -1;
   let since = -1; // when the watch saw a command part-way, -1 when it did not
+  let idleSince = -1; // when the watch saw the connection idle, -1 when it did not
   let timedOut = false;
-  const timeoutMs = watch?.timeoutMs ?? Infinity;
+  const timeoutMs = watch.timeoutMs;
+  const idleTimeoutMs = info.idleTimeoutMs;
   const watched: Swept = {
     sweep(now) {
       const busy = !waiting || reads !== seen;
       seen = reads;
-      if (busy || !codec.inCommand) since = -1;
+      const inCommand = codec.inCommand;
+      if (busy || inCommand || ctx.subscribed) idleSince = -1;
+      else if (idleSince < 0) idleSince = now;
+      else if (now - idleSince >= idleTimeoutMs && !timedOut) {
+        timedOut = true; // a quiet close, as redis-server's `timeout` does
+        stop();
+      }
+      if (busy || !inCommand) since = -1;
       else if (since < 0) since = now;
       else if (now - since >= timeoutMs && !timedOut) {
         timedOut = true;
@@ -240,7 +358,8 @@ async function serveConnection(
       }
     },
   };
-  watch?.sweeper.add(watched, timeoutMs);
+  const shortest = Math.min(timeoutMs, typeof idleTimeoutMs === "number" && idleTimeoutMs > 0 ? idleTimeoutMs : Infinity);
+  if (Number.isFinite(shortest)) watch.sweeper.add(watched, shortest);
   info.signal.addEventListener("abort", stop);
   try {
     read: for (;;) {
@@ -251,23 +370,36 @@ async function serveConnection(
       if (r.done) break;
       for (const item of r.value) {
         if (item instanceof Malformed) {
+          flush();
           write(new RespError(`ERR ${item.error.message}`));
           break read;
         }
         let reply = run(item, ctx, table, o, onError);
-        if (reply instanceof Promise) reply = await reply;
-        if (reply !== undefined) write(reply);
+        if (reply instanceof Promise) {
+          flush(); // the replies before it leave now, not after it
+          reply = await reply;
+        }
+        if (reply !== undefined) {
+          replies.push(reply);
+          size += estimate(reply);
+        }
         if (closing) break read;
         // A client that reads slower than it asks: wait before the next command, not after the batch,
         // whose replies (a read of pipelined GETs of a large value) could otherwise take any amount of memory.
-        if (writer.desiredSize !== null && writer.desiredSize <= 0) await writer.ready;
+        if (size >= LARGE || replies.length >= 64) {
+          flush();
+          if (writer.desiredSize !== null && writer.desiredSize <= 0) await writer.ready;
+        }
       }
+      flush();
+      if (writer.desiredSize !== null && writer.desiredSize <= 0) await writer.ready;
     }
+    flush();
     await writer.close().catch(() => {});
   } catch {
     // the connection broke: nothing more to answer
   } finally {
-    watch?.sweeper.delete(watched);
+    watch.sweeper.delete(watched);
     info.signal.removeEventListener("abort", stop);
     o.onClose?.(ctx);
     await frames.close().catch(() => {});
@@ -276,32 +408,45 @@ async function serveConnection(
 
 /** Runs one command; synchronous handlers answer without a promise (a microtask per command adds up in a pipeline). */
 function run(
-  command: Uint8Array[],
+  command: ParsedCommand,
   ctx: RespContext,
-  table: Map<string, RespCommandSpec>,
+  table: Table,
   o: RespServerOptions,
   onError: (error: unknown, ctx: RespContext) => void,
 ): RespValue | undefined | Promise<RespValue | undefined> {
-  const name = commandName(command[0]!);
-  const lower = name.toLowerCase();
-  const spec = table.get(lower);
-  const args = command.slice(1);
-  if (spec === undefined) {
+  const entry = table.find(command);
+  const args = command.args;
+  if (entry === undefined) {
+    const name = commandName(command.nameBytes());
     const shown = args.slice(0, 128).map((a) => `'${argText(a).slice(0, 128)}' `).join("");
     return new RespError(`ERR unknown command '${name.slice(0, 128)}', with args beginning with: ${shown}`);
   }
+  const spec = entry.spec;
   const arity = spec.arity;
-  if (arity !== undefined && (arity >= 0 ? command.length !== arity : command.length < -arity)) {
-    return new RespError(`ERR wrong number of arguments for '${lower}' command`);
+  const length = args.length + 1;
+  if (arity !== undefined && (arity >= 0 ? length !== arity : length < -arity)) {
+    return new RespError(`ERR wrong number of arguments for '${entry.lower}' command`);
   }
-  const refused = o.guard?.(lower, args, ctx);
-  if (refused !== undefined) return refused;
+  if (o.guard !== undefined) {
+    const refused = o.guard(entry.lower, args, ctx);
+    if (refused !== undefined) return refused;
+  }
   try {
     const reply = spec.handler(args, ctx);
     return reply instanceof Promise ? reply.catch((error) => failure(error, ctx, onError)) : reply;
   } catch (error) {
     return failure(error, ctx, onError);
   }
+}
+
+/** About how many bytes `reply` takes: exactly enough for strings, and `LARGE` for an aggregate (written at once). */
+function estimate(reply: RespValue): number {
+  if (reply instanceof Uint8Array) return reply.length + 16;
+  if (typeof reply === "string") return reply.length * 3 + 16;
+  if (typeof reply !== "object" || reply === null) return 16;
+  if (reply instanceof SimpleString) return reply.value.length * 3 + 16;
+  if (reply instanceof RespError) return reply.message.length * 3 + 16;
+  return LARGE;
 }
 
 /** A handler's error as its reply: a RespError as it is; anything else reported, and sent as `-ERR <message>`. */

@@ -17,8 +17,48 @@ const NOT_INTEGER = "ERR value is not an integer or out of range";
 const SYNTAX = "ERR syntax error";
 const SUBSCRIBED_ALLOWED = new Set(["subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe", "ping", "quit", "reset"]);
 
+const fromCharCode = String.fromCharCode;
+
 /** Keys are held as Latin-1 strings, one character per byte: binary-safe and cheap to hash. */
 function key(bytes: Uint8Array): string {
+  // Short keys (most of them) with the bytes as arguments: several times cheaper than apply() with a typed array.
+  const b = bytes;
+  switch (b.length) {
+    case 0:
+      return "";
+    case 1:
+      return fromCharCode(b[0]!);
+    case 2:
+      return fromCharCode(b[0]!, b[1]!);
+    case 3:
+      return fromCharCode(b[0]!, b[1]!, b[2]!);
+    case 4:
+      return fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!);
+    case 5:
+      return fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!);
+    case 6:
+      return fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!);
+    case 7:
+      return fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!);
+    case 8:
+      return fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!);
+    case 9:
+      return fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!);
+    case 10:
+      return fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!);
+    case 11:
+      return fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!, b[10]!);
+    case 12:
+      return fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!, b[10]!, b[11]!);
+    case 13:
+      return fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!, b[10]!, b[11]!, b[12]!);
+    case 14:
+      return fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!, b[10]!, b[11]!, b[12]!, b[13]!);
+    case 15:
+      return fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!, b[10]!, b[11]!, b[12]!, b[13]!, b[14]!);
+    case 16:
+      return fromCharCode(b[0]!, b[1]!, b[2]!, b[3]!, b[4]!, b[5]!, b[6]!, b[7]!, b[8]!, b[9]!, b[10]!, b[11]!, b[12]!, b[13]!, b[14]!, b[15]!);
+  }
   // One call for a short key; longer ones in slices (an argument list has a size limit).
   if (bytes.length <= 1024) return String.fromCharCode.apply(null, bytes as unknown as number[]);
   let s = "";
@@ -90,7 +130,7 @@ export function respStore(options: RespStoreOptions = {}): RespServerOptions {
 
   const live = (k: string): Entry | undefined => {
     const e = data.get(k);
-    if (e !== undefined && e.expiresAt <= now()) {
+    if (e !== undefined && e.expiresAt !== Infinity && e.expiresAt <= now()) {
       data.delete(k);
       return undefined;
     }
@@ -106,12 +146,25 @@ export function respStore(options: RespStoreOptions = {}): RespServerOptions {
     return now() + ms;
   };
 
-  const set: RespHandler = ([k, v, ...rest]) => {
+  const set: RespHandler = (args) => {
+    const k = args[0]!;
+    const v = args[1]!;
+    if (args.length === 2) {
+      // SET key value: no options to read.
+      const k1 = key(k);
+      const old = data.get(k1);
+      if (old === undefined) data.set(k1, { value: new Uint8Array(v), expiresAt: Infinity });
+      else {
+        old.value = new Uint8Array(v); // a copy: v is a view of the connection's read buffer
+        old.expiresAt = Infinity;
+      }
+      return OK;
+    }
     let nx = false, xx = false, get = false, keepTtl = false;
     let expiresAt = Infinity;
-    for (let i = 0; i < rest.length; i++) {
-      const opt = str(rest[i]!).toUpperCase();
-      const next = rest[i + 1];
+    for (let i = 2; i < args.length; i++) {
+      const opt = str(args[i]!).toUpperCase();
+      const next = args[i + 1];
       if (opt === "NX" && !xx) nx = true;
       else if (opt === "XX" && !nx) xx = true;
       else if (opt === "GET") get = true;
@@ -124,11 +177,11 @@ export function respStore(options: RespStoreOptions = {}): RespServerOptions {
         i++;
       } else throw new RespError(SYNTAX);
     }
-    const k1 = key(k!);
+    const k1 = key(k);
     const old = live(k1);
     const reply = get ? (old ? old.value : null) : OK;
     if ((nx && old) || (xx && !old)) return get ? reply : null;
-    data.set(k1, { value: v!.slice(), expiresAt: keepTtl && old ? old.expiresAt : expiresAt });
+    data.set(k1, { value: v.slice(), expiresAt: keepTtl && old ? old.expiresAt : expiresAt });
     return reply;
   };
 
@@ -226,6 +279,7 @@ export function respStore(options: RespStoreOptions = {}): RespServerOptions {
       }
       ctx.push(new Push(["subscribe", ch, mine.size]));
     }
+    ctx.subscribed = mine.size > 0;
     return undefined;
   };
 
@@ -244,6 +298,7 @@ export function respStore(options: RespStoreOptions = {}): RespServerOptions {
       unsubscribeFrom(ctx, name);
       ctx.push(new Push(["unsubscribe", bytesOf(name), mine.size]));
     }
+    ctx.subscribed = mine.size > 0;
     return undefined;
   };
 
@@ -252,12 +307,12 @@ export function respStore(options: RespStoreOptions = {}): RespServerOptions {
   const commands: Record<string, { handler: RespHandler; arity: number }> = {
     PING: { arity: -1, handler: (args, ctx) => {
       if (args.length > 1) throw new RespError("ERR wrong number of arguments for 'ping' command");
-      if (ctx.protocol === 2 && subscriptions(ctx).size > 0) return ["pong", args[0] ?? ""];
+      if (ctx.subscribed && ctx.protocol === 2 && subscriptions(ctx).size > 0) return ["pong", args[0] ?? ""];
       return args[0] ?? PONG;
     } },
     ECHO: { arity: 2, handler: ([msg]) => msg! },
     SET: { arity: -3, handler: set },
-    GET: { arity: 2, handler: ([k]) => live(key(k!))?.value ?? null },
+    GET: { arity: 2, handler: (args) => live(key(args[0]!))?.value ?? null },
     DEL: { arity: -2, handler: (args) => args.reduce((n, k) => (live(key(k)) && data.delete(key(k)) ? n + 1 : n), 0) },
     EXISTS: { arity: -2, handler: (args) => args.reduce((n, k) => (live(key(k)) ? n + 1 : n), 0) },
     INCR: { arity: 2, handler: ([k]) => incrBy(k!, 1n) },
@@ -339,7 +394,7 @@ export function respStore(options: RespStoreOptions = {}): RespServerOptions {
   return {
     commands,
     guard(name, _args, ctx) {
-      if (ctx.protocol !== 2 || SUBSCRIBED_ALLOWED.has(name)) return undefined;
+      if (!ctx.subscribed || ctx.protocol !== 2 || SUBSCRIBED_ALLOWED.has(name)) return undefined;
       if ((ctx.state.get("channels") as Set<string> | undefined)?.size) {
         return new RespError(
           `ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
