@@ -58,12 +58,40 @@ export class FrameReader<T> implements FastSource<T> {
   /** Every frame the next chunk (or the buffer) completes, or the end. */
   readBatch(): Promise<ReadResult<T[]>> {
     if (this.#mode === "batches" && !this.#eof && !this.#released) {
-      // Fast path: the buffer already holds frames (a pipelined burst).
-      const frames = this.#decodeBatch();
-      if (frames.length > 0 && !this.#eof) return Promise.resolve({ done: false, value: frames });
+      if (this.src.length > 0) {
+        // Fast path: the buffer already holds frames (a pipelined burst).
+        const frames = this.#decodeBatch();
+        if (frames.length > 0 && !this.#eof) return Promise.resolve({ done: false, value: frames });
+      }
+      // Fast path: one read of the connection, decoded as it lands: two
+      // promises per batch, where the general loop below takes several.
+      if (this.#pending === undefined && this.#reader !== undefined && !this.#eof) {
+        const batch = this.#reader.read().then<ReadResult<T[]>, ReadResult<T[]>>(this.#landed, this.#lost);
+        this.#pending = batch;
+        return batch;
+      }
     }
     return this.#nextBatch();
   }
+
+  /** A chunk the fast path read: its frames, or (none yet, the end, an error) the general loop. */
+  #landed = (r: { done: boolean; value?: Uint8Array }): ReadResult<T[]> | Promise<ReadResult<T[]>> => {
+    this.#pending = undefined;
+    if (r.done || r.value === undefined) {
+      this.#end();
+      return this.#nextBatch();
+    }
+    this.src.push(r.value);
+    const frames = this.#decodeBatch();
+    if (frames.length > 0 && !this.#eof) return { done: false, value: frames };
+    return this.#nextBatch();
+  };
+
+  #lost = (error: unknown): Promise<ReadResult<T[]>> => {
+    this.#pending = undefined;
+    this.#readFailed(error);
+    return this.#nextBatch();
+  };
 
   async #nextBatch(): Promise<ReadResult<T[]>> {
     for (;;) {
@@ -144,16 +172,21 @@ export class FrameReader<T> implements FastSource<T> {
         if (done) this.#end();
         else this.src.push(value);
       } catch (error) {
-        if (this.#released) return; // handed over: the read was given up on purpose
-        this.#eof = true;
-        this.#tail = [];
-        this.#error = error;
-        this.#failed = true;
+        this.#readFailed(error);
       } finally {
         this.#pending = undefined;
       }
     })();
     return this.#pending;
+  }
+
+  /** The connection's read failed: the frames end with its error. */
+  #readFailed(error: unknown): void {
+    if (this.#released) return; // handed over: the read was given up on purpose
+    this.#eof = true;
+    this.#tail = [];
+    this.#error = error;
+    this.#failed = true;
   }
 
   #end(): void {
