@@ -114,19 +114,25 @@ export class FrameWriter<T> implements FastTarget<T> {
     this.writes++;
     this.#writer ??= this.#conn.writable.getWriter();
     // Resolved when the runtime no longer needs the bytes: then the buffer is reused.
-    this.#writer.write(buffer.bytes()).then(
-      () => {
-        buffer.clear();
-        this.#inflight = false;
-        // Frames written meanwhile leave together, in one write.
-        if (this.#pending.length > 0) this.#flush();
-        this.#wake();
-      },
+    const written = this.#writer.write(buffer.bytes());
+    // The runtime took the bytes at once (the connection hands back its one
+    // resolved promise): the buffer is free now, with no reaction to wait for.
+    if (written === RESOLVED) return this.#written(buffer);
+    written.then(
+      () => this.#written(buffer),
       (error) => {
         this.#inflight = false;
         this.#fail(error);
       },
     );
+  }
+
+  #written(buffer: WriteBuffer): void {
+    buffer.clear();
+    this.#inflight = false;
+    // Frames written meanwhile leave together, in one write.
+    if (this.#pending.length > 0) this.#flush();
+    this.#wake();
   }
 
   #wait(idle: boolean): Promise<void> {
