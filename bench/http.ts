@@ -89,15 +89,19 @@ const chosen = runtimes(true);
 const rows: Row[] = [];
 for (const r of chosen) {
   process.stderr.write(`\n${r.name}:\n`);
-  const { info, pid, stop } = await startWorker<{ runtime: string } & Record<Server, number>>(r, "bench/http_worker.ts", []);
+  // One process per server, all pinned to the same core.
+  const workers = [] as { info: { runtime: string; port: number }; pid: number; stop(): Promise<void> }[];
   try {
-    for (const s of SERVERS) await check(`${r.name} ${s}`, info[s]);
-    const row: Row = { runtime: info.runtime, rps: each(() => []), cpu: each(() => []) };
-    for (const s of SERVERS) await wrk(info[s], warmup);
+    for (const s of SERVERS) workers.push(await startWorker<{ runtime: string; port: number }>(r, "bench/http_worker.ts", [`--server=${s}`]));
+    const at = (s: Server) => workers[SERVERS.indexOf(s)]!;
+    for (const s of SERVERS) await check(`${r.name} ${s}`, at(s).info.port);
+    const row: Row = { runtime: workers[0]!.info.runtime, rps: each(() => []), cpu: each(() => []) };
+    for (const s of SERVERS) await wrk(at(s).info.port, warmup);
     for (let i = 0; i < rounds; i++) {
       for (const s of SERVERS) {
+        const { info, pid } = at(s);
         const before = cpuSeconds(pid);
-        const { rps, requests, p50, p99 } = await wrk(info[s], duration);
+        const { rps, requests, p50, p99 } = await wrk(info.port, duration);
         const cpu = ((cpuSeconds(pid) - before) * 1e6) / requests;
         row.rps[s].push(rps);
         row.cpu[s].push(cpu);
@@ -106,7 +110,7 @@ for (const r of chosen) {
     }
     rows.push(row);
   } finally {
-    await stop();
+    await Promise.all(workers.map((w) => w.stop()));
   }
 }
 
@@ -126,7 +130,7 @@ const lines = rows.flatMap((row) => {
 });
 const noteText = note(
   `Medians of ${rounds} alternating rounds (ratios: the median of each round's ratio), wrk -t${THREADS} -c${CONNECTIONS} -d${duration}s with keep-alive, ` +
-    `GET / answered with 200 "${BODY}" (text/plain;charset=UTF-8), after a ${warmup} s warm-up of each server; CPU: the server process's user and system time per request, from /proc`,
+    `GET / answered with 200 "${BODY}" (text/plain;charset=UTF-8), each server in a process of its own, after a ${warmup} s warm-up of each; CPU: the server process's user and system time per request, from /proc`,
 );
 console.log(["", ...header, ...lines, "", noteText].join("\n"));
 if (args.includes("--write-readme")) writeReadme("http", header, lines, new Set(rows.map((r) => r.runtime.split(" ")[0]!)), noteText);

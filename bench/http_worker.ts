@@ -8,12 +8,14 @@
  * - `weft`: serveHttp() with `new Response()` and its default, standard Requests;
  * - `fastResponse`: the same answering with a FastResponse;
  * - `fast`: FastResponse and `lazyRequests: true`, weft's fastest path.
- * Prints {"runtime", and a port per server} and serves until stdin closes.
+ * Runs the one server `--server=` names (each in a process of its own, so
+ * that one's code paths do not slow another's down through shared call
+ * sites), prints {"runtime","port"} and serves until stdin closes.
  */
 import type { Adapter } from "../mod.ts";
 import { FastResponse, serveHttp } from "../src/protocols/http/mod.ts";
 import type { BenchServer } from "./_scenarios.ts";
-import { runtime, version } from "./_worker.ts";
+import { arg, runtime, version } from "./_worker.ts";
 
 const HOST = "127.0.0.1";
 const BODY = "Hello, World!";
@@ -61,20 +63,25 @@ async function nativeServer(): Promise<NativeServer> {
 }
 
 const adapter = (await import(`../adapters/${runtime}.ts`)) as Adapter;
-
-const native = await nativeServer();
-const raw = await ((await import(`./${runtime}_native.ts`)).httpResponder as () => Promise<BenchServer>)();
 const listen = () => adapter.listen({ hostname: HOST, port: 0, noDelay: true });
-const weft = serveHttp({ listener: await listen(), fetch: () => new Response(BODY), onError: () => {} });
-const fastResponse = serveHttp({ listener: await listen(), fetch: () => new FastResponse(BODY), onError: () => {} });
-// A Request is built only when the handler reads more than url, method, headers, signal.
-const fast = serveHttp({ listener: await listen(), lazyRequests: true, fetch: () => new FastResponse(BODY), onError: () => {} });
-const servers = [weft, fastResponse, fast];
 
-console.log(JSON.stringify({ runtime: `${runtime} ${version}`, native: native.port, raw: raw.port, weft: weft.addr.port, fastResponse: fastResponse.addr.port, fast: fast.addr.port }));
+/** The server `kind` names, started. */
+async function start(kind: string): Promise<NativeServer> {
+  if (kind === "native") return nativeServer();
+  if (kind === "raw") return ((await import(`./${runtime}_native.ts`)).httpResponder as () => Promise<BenchServer>)();
+  let server: ReturnType<typeof serveHttp>;
+  if (kind === "weft") server = serveHttp({ listener: await listen(), fetch: () => new Response(BODY), onError: () => {} });
+  else if (kind === "fastResponse") server = serveHttp({ listener: await listen(), fetch: () => new FastResponse(BODY), onError: () => {} });
+  // A Request is built only when the handler reads more than url, method, headers, signal.
+  else if (kind === "fast") server = serveHttp({ listener: await listen(), lazyRequests: true, fetch: () => new FastResponse(BODY), onError: () => {} });
+  else throw new Error(`Unknown --server=${kind}: expected native, raw, weft, fastResponse or fast`);
+  return { port: server.addr.port!, close: () => server.shutdown({ timeoutMs: 1000 }) };
+}
+
+const server = await start(arg("server", "weft"));
+console.log(JSON.stringify({ runtime: `${runtime} ${version}`, port: server.port }));
 process.stdin.resume();
 process.stdin.on("end", async () => {
-  await Promise.race([Promise.all(servers.map((s) => s.shutdown({ timeoutMs: 1000 }))), new Promise((r) => setTimeout(r, 2000))]);
-  await Promise.race([Promise.all([native.close(), raw.close()]), new Promise((r) => setTimeout(r, 1000))]);
+  await Promise.race([server.close(), new Promise((r) => setTimeout(r, 2000))]);
   process.exit(0);
 });
