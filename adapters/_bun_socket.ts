@@ -54,6 +54,12 @@ export const noop = (): void => {};
  * made; otherwise the rest waits in `#rest` and goes out from `drain`. Writes
  * queued behind it (SocketConn makes one at a time; the contract allows more)
  * wait in `#queue`, and a `shutdown()` waits for all of them.
+ *
+ * Resets: when the kernel refuses a send because the peer reset the
+ * connection, Bun's `write()` returns -1 and then calls `end` and `close`
+ * with no error, just as for a peer's FIN. A peer's FIN alone never makes a
+ * send fail (the socket is half-open), so a -1 on a socket that we have
+ * neither closed nor shut down is the reset, and the `end` after it is not.
  */
 export class BunSocket implements RawSocket {
   localAddr: NetAddr = UNKNOWN_ADDR;
@@ -76,6 +82,7 @@ export class BunSocket implements RawSocket {
   #flushed: Pending[] | undefined; // STARTTLS waiting for #rest and #queue
   #finSent = false;
   #closed = false; // Bun closed the socket, or we did
+  #reset = false; // a send failed: the peer reset the connection
   #abandoned = false; // the waiter gave up before Bun opened the socket
 
   constructor(options: ResolvedConnOptions, endpoint: Endpoint | undefined, server: boolean, secure: boolean, what: string, waiter: Waiter | undefined) {
@@ -110,7 +117,7 @@ export class BunSocket implements RawSocket {
     const n = this.socket!.write(chunk);
     // Fast path: the kernel took the whole chunk, so nothing waits and no promise is made.
     if (n === chunk.byteLength) return;
-    if (n < 0) throw closedError();
+    if (n < 0) throw this.#sendFailed();
     this.#rest = n === 0 ? chunk : chunk.subarray(n);
     return new Promise<void>((resolve, reject) => {
       this.#restDone = { resolve, reject };
@@ -234,7 +241,11 @@ export class BunSocket implements RawSocket {
   }
 
   onEnd(): void {
-    this.#events.end();
+    // A reset comes as `end` then `close` in the same turn: the end waits a
+    // microtask, so that a reset is reported as one and not as the peer's FIN.
+    queueMicrotask(() => {
+      if (!this.#reset) this.#events.end();
+    });
   }
 
   /** Writes what waits for room: the rest of a chunk, the chunks behind it, then a FIN. */
@@ -244,9 +255,10 @@ export class BunSocket implements RawSocket {
     while (this.#rest !== undefined) {
       const rest = this.#rest;
       const n = s.write(rest);
+      if (n < 0) return this.#failWrites(this.#sendFailed());
       if (n < rest.byteLength) {
         if (n > 0) this.#rest = rest.subarray(n);
-        return; // the next drain goes on; a closed socket fails the writes in onClose
+        return; // the next drain goes on
       }
       this.#restDone!.resolve();
       const next = this.#queue?.shift();
@@ -274,8 +286,15 @@ export class BunSocket implements RawSocket {
     }
     if (this.#closed) return;
     this.#closed = true;
-    this.#failWrites();
-    if (error !== undefined) this.#events.error(toNetError(error, `Connection to "${formatAddr(this.remoteAddr)}" failed`));
+    // Bun keeps a socket open after the peer's FIN until we close it or send
+    // ours: a close before that, with no error, is the peer's reset, which
+    // Bun reports as a plain close (at other times it passes ECONNRESET).
+    if (error === undefined && !this.#finSent) this.#sendFailed();
+    const what = `Connection to "${formatAddr(this.remoteAddr)}" failed`;
+    const failure = error !== undefined ? toNetError(error, what) : this.#reset ? new NetError("connection-reset", `${what}: connection reset`) : undefined;
+    // Writes waiting for room fail with what closed the connection.
+    this.#failWrites(failure);
+    if (failure !== undefined) this.#events.error(failure);
     this.#events.close();
   }
 
@@ -296,9 +315,14 @@ export class BunSocket implements RawSocket {
     return new Promise<void>((resolve, reject) => (this.#flushed ??= []).push({ resolve, reject }));
   }
 
-  #failWrites(): void {
+  /** The error of a write that Bun refused with -1 (`write()` and `drain` never write once we closed or shut down). */
+  #sendFailed(): NetError {
+    this.#reset = true;
+    return new NetError("connection-reset", "Cannot write: the peer reset the connection");
+  }
+
+  #failWrites(error: NetError = closedError()): void {
     if (this.#rest === undefined) return;
-    const error = closedError();
     const pending = [this.#restDone, ...(this.#queue ?? []), this.#fin, ...(this.#flushed ?? [])];
     this.#rest = undefined;
     this.#restDone = undefined;

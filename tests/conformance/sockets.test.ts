@@ -122,6 +122,35 @@ test("a reset from a stock node:net peer gives connection-reset to reads and clo
   }
 });
 
+test("a reset from a stock node:net peer while writes wait for room fails the write, and gives connection-reset to reads and closed", async () => {
+  const peer = await startPeer("reset_server.mjs");
+  try {
+    const conn = await net.connect({ hostname: LOCAL, port: peer.port });
+    const reader = conn.readable.getReader();
+    const read = settle(reader.read());
+    // More than the kernel's buffers take: the peer resets on the first bytes, while writes wait.
+    const writer = conn.writable.getWriter();
+    const chunk = new Uint8Array(64 * 1024);
+    let written = 0;
+    const wrote = settle((async () => {
+      for (; written < 64; written++) await writer.write(chunk);
+    })());
+    const w = await wrote;
+    assert.not.ok(w.ok, "all 4 MiB were written");
+    // The write fails with ECONNRESET, or EPIPE when the kernel took the reset in before the write (Deno sees that).
+    assert.ok(["connection-reset", "broken-pipe"].includes((w as { error: NetError }).error.code), String((w as { error: unknown }).error));
+    const r = await read;
+    assert.not.ok(r.ok, "read did not fail");
+    assert.is((r as { error: NetError }).error.code, "connection-reset", String((r as { error: unknown }).error));
+    const closed = await settle(conn.closed);
+    assert.not.ok(closed.ok);
+    assert.is((closed as { error: NetError }).error.code, "connection-reset");
+    await conn.close();
+  } finally {
+    peer.stop();
+  }
+});
+
 test("an aborted connect rejects with signal.reason, before and during the attempt", async () => {
   await using listener = await net.listen({ hostname: LOCAL, port: 0 });
   const reason = new Error("changed my mind");

@@ -11,9 +11,6 @@
  * - A server that resets its clients (the node:net peer): every pending
  *   httpClient and respClient call rejects with a NetError `connection-reset`,
  *   a response body cut off fails with it, and no connection is left open.
- *   (One exception, Bun's: a reset that arrives while a request body waits to
- *   be written reaches the adapter as a close without an error, so it can
- *   only say `closed`.)
  */
 import * as assert from "uvu/assert";
 import { suite } from "uvu";
@@ -21,7 +18,6 @@ import { type Conn, type ConnectOptions, NetError, serve } from "../../mod.ts";
 import { httpClient } from "../../src/protocols/http/mod.ts";
 import { respClient, respServer, respStore } from "../../src/protocols/resp/mod.ts";
 import { startServer } from "../http/_helpers.ts";
-import { runtime } from "../_runtime.ts";
 import { command, net, RawClient, RespRaw, sleep, startNodePeer, until, watchUnhandled, within } from "./_helpers.ts";
 
 const test = suite(`reliability: resets (${net.name})`);
@@ -219,11 +215,7 @@ test("a server that resets: every pending httpClient and respClient call rejects
     ));
     for (const u of uploads) {
       assert.is(u.status, "rejected");
-      const code = codeOf((u as PromiseRejectedResult).reason);
-      // Bun reports a reset that comes while writes wait for room as a plain close (its socket's
-      // close handler gets no error), so weft's Bun adapter can only say "closed" there.
-      if (runtime === "bun" && code === "closed") continue;
-      assert.is(code, "connection-reset", String((u as PromiseRejectedResult).reason));
+      assert.is(codeOf((u as PromiseRejectedResult).reason), "connection-reset", String((u as PromiseRejectedResult).reason));
     }
 
     // Reset in the middle of the response body: the call resolved with the head; the body's read fails.
