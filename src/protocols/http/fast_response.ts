@@ -119,12 +119,12 @@ function realOf(self: Fast): Response {
  * and builds the platform's `Response` only when something reads more than
  * `status`, `ok` or `statusText` (its headers, its body, `clone()`).
  * serveHttp() writes an untouched one without a body stream, which saves
- * most of what a response costs on Node and Deno. Other bodies (streams,
+ * most of what a response costs where the platform's Response is heavy. Other bodies (streams,
  * Blobs, FormData) and other inits go to the platform's constructor at once.
  *
  * `instanceof Response` holds. Platform functions that check a real
- * `Response` (`Deno.serve`, `Bun.serve`, a Worker's `fetch` event, the Cache
- * API) do not take one: use it with weft's server. To have every `new
+ * `Response` (the runtimes' own HTTP servers, a Worker's `fetch` event, the
+ * Cache API) do not take one: use it with weft's server. To have every `new
  * Response()` in the process made this way (a Hono app, say), see
  * {@link installFastResponse}.
  *
@@ -179,7 +179,7 @@ export function responseParts(response: Response): ResponseParts | undefined {
  * responses. Returns a function that puts the platform's class back.
  *
  * Install it only in a process whose HTTP is served by weft: the runtime's
- * own server (`Deno.serve`, `Bun.serve`, a Worker's `fetch` event) does not
+ * own HTTP server (or a Worker's `fetch` event) does not
  * take a FastResponse.
  *
  * @example
