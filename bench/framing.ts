@@ -24,7 +24,7 @@ interface Result {
   results: Record<string, number[]>;
 }
 
-const pass = args.filter((a) => /^--(rounds|mb|workloads|variants)=/.test(a));
+const pass = args.filter((a) => /^--(rounds|warm-up|mb|workloads|variants)=/.test(a));
 const all = await runAll<Result>("bench/framing_worker.ts", pass);
 
 const header = [

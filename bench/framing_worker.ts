@@ -3,7 +3,7 @@
  * alternating the variants, and prints one JSON line per workload:
  * {"runtime","workload","frameBytes","bytes","results":{variant:[MB/s, ...]}}.
  *
- *   <runtime> bench/framing_worker.ts [--rounds=5] [--mb=100] [--workloads=lines,lines-bytes,length]
+ *   <runtime> bench/framing_worker.ts [--rounds=5] [--warm-up=2] [--mb=100] [--workloads=lines,lines-bytes,length]
  *                                     [--variants=weft batch,tight loop]
  *
  * The chunks are generated once and reused by every run; only the decoding is
@@ -35,6 +35,7 @@ const chunkCount = Math.max(25, Math.round((Number(arg("mb", "100")) * 2 ** 20) 
 const workloads = arg("workloads", "lines,lines-bytes,length").split(",");
 const onlyVariants = process.argv.find((a) => a.startsWith("--variants="))?.slice(11).split(",");
 const WARM_UP_CHUNKS = 100;
+const warmUpRounds = Number(arg("warm-up", "2"));
 
 type Run = (chunks: Uint8Array[]) => Tally | Promise<Tally>;
 const byLength = (frame: { length: number }) => frame.length;
@@ -142,9 +143,13 @@ for (const workload of workloads) {
   const [data, all] = await variantsOf(workload);
   const variants = Object.entries(all).filter(([name]) => !onlyVariants || onlyVariants.includes(name));
   const bytes = data.chunks.length * CHUNK_BYTES;
-  // One untimed warm-up per variant, on the first chunks, so that the JIT has seen the code.
+  // Untimed warm-up: a short run per variant checks it, then whole runs
+  // alternate until each variant's code is optimized, so that the rounds
+  // compare steady states (a tight loop is optimized within its first run,
+  // a stream path only after thousands of calls).
   const head = data.chunks.slice(0, WARM_UP_CHUNKS);
   for (const [name, run] of variants) check(name, await run(head), expected(data, head.length));
+  for (let r = 0; r < warmUpRounds; r++) for (const [, run] of variants) await run(data.chunks);
   const results = await alternate(
     rounds,
     Object.fromEntries(
