@@ -486,6 +486,28 @@ test("responses encoded: a declared Content-Length is kept and held to; streams 
   assert.throws(() => encodeResponses(httpServerCodec(), [{ kind: "nope" } as unknown as HttpFrame<ResponseHead>]), TypeError);
 });
 
+test("responses encoded: repeated fields and status lines come out the same as fresh ones, and a change in any string shows", () => {
+  const codec = serverAfter("GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(6));
+  const big = "v".repeat(2000); // past the field cache: encoded each time
+  const heads: [number, string, string[]][] = [
+    [200, "", ["content-type", "text/plain", "date", "Sat, 28 Nov 2026 10:00:00 GMT"]],
+    [200, "", ["content-type", "text/plain", "date", "Sat, 28 Nov 2026 10:00:00 GMT"]],
+    [200, "", ["content-type", "text/plain", "date", "Sat, 28 Nov 2026 10:00:01 GMT"]],
+    [201, "Made", ["content-type", "text/plain", "date", "Sat, 28 Nov 2026 10:00:01 GMT"]],
+    [200, "", ["x-big", big]],
+    [200, "", ["x-big", big]],
+  ];
+  const got = heads.map(([status, statusText, headers]) =>
+    encodeResponses(codec, [{ kind: "head", head: { status, statusText, minor: 1, headers: [...headers] }, body: enc.encode("hi") }])
+  );
+  const want = heads.map(([status, statusText, headers]) => {
+    let fields = "";
+    for (let i = 0; i < headers.length; i += 2) fields += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    return `HTTP/1.1 ${status} ${statusText || (status === 200 ? "OK" : "Created")}\r\n${fields}content-length: 2\r\n\r\nhi`;
+  });
+  assert.equal(got, want);
+});
+
 test("responses encoded: nothing of a body for HEAD, 204 and 304; 1xx before the final response", () => {
   const codec = serverAfter("HEAD / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\nPOST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
   const head = encodeResponses(codec, [

@@ -353,18 +353,49 @@ class ClientCodec extends BodyDecoder<ResponseHead> implements HttpClientCodec {
 function writeStatusLine(head: ResponseHead, dst: WriteBuffer): void {
   const status = head.status;
   if (!Number.isInteger(status) || status < 100 || status > 999) throw new RangeError(`Invalid status ${status}: expected an integer from 100 to 999`);
-  dst.writeLatin1(`HTTP/1.1 ${status} ${head.statusText || STATUS_TEXT[status] || ""}\r\n`);
+  if (head.statusText === "" || head.statusText === STATUS_TEXT[status]) {
+    // The usual line: encoded once per status, then copied.
+    let line = STATUS_LINES[status];
+    if (line === undefined) STATUS_LINES[status] = line = latin1(`HTTP/1.1 ${status} ${STATUS_TEXT[status] || ""}\r\n`);
+    dst.write(line);
+    return;
+  }
+  dst.writeLatin1(`HTTP/1.1 ${status} ${head.statusText}\r\n`);
 }
 
-/** The writing half both encoders share: fields, framing, and the body frames as the framing says. */
-class BodyEncoder {
-  /** The message answers a HEAD: a whole body given for it is counted in a Content-Length, not sent. */
-  headLength = false;
-  #chunked = false;
-  #discard = false; // HEAD, 204, 304: body frames are dropped
-  #remaining = -1; // bytes a Content-Length body still owes, -1 when not counted
+/** Status lines with their standard reason phrase, by status, encoded at first use. */
+const STATUS_LINES: (Uint8Array | undefined)[] = [];
 
-  encodeHead(headers: HeaderList, body: boolean | Uint8Array, noBody: boolean, http10: boolean, interim: boolean, request: boolean, dst: WriteBuffer): void {
+/** `text` as Latin-1 bytes, one per UTF-16 unit. */
+function latin1(text: string): Uint8Array {
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  return bytes;
+}
+
+/**
+ * A message's field lines, with the last block it encoded kept as bytes: a
+ * server answers most requests with the same fields (the Date changes once a
+ * second), so comparing the strings and copying the bytes replaces encoding
+ * them character by character. Blocks over FIELD_CACHE_BYTES are not kept.
+ */
+class FieldBlock {
+  #list: string[] = [];
+  #bytes: Uint8Array | undefined;
+  #declared = -1;
+
+  /** Writes the field lines of `headers`; returns its Content-Length, -1 when it has none. */
+  encode(headers: HeaderList, dst: WriteBuffer): number {
+    const last = this.#list;
+    if (this.#bytes !== undefined && last.length === headers.length) {
+      let i = 0;
+      while (i < headers.length && headers[i] === last[i]) i++;
+      if (i === headers.length) {
+        dst.write(this.#bytes);
+        return this.#declared;
+      }
+    }
+    const start = dst.length;
     let declared = -1;
     for (let i = 0; i < headers.length; i += 2) {
       const name = headers[i]!;
@@ -376,6 +407,32 @@ class BodyEncoder {
       dst.writeLatin1(value);
       dst.write(CRLF);
     }
+    const length = dst.length - start;
+    if (length <= FIELD_CACHE_BYTES) {
+      this.#list = headers.slice();
+      this.#bytes = dst.bytes().slice(start);
+      this.#declared = declared;
+    } else {
+      this.#bytes = undefined;
+    }
+    return declared;
+  }
+}
+
+/** The largest block of field lines FieldBlock keeps, in bytes. */
+const FIELD_CACHE_BYTES = 1024;
+
+/** The writing half both encoders share: fields, framing, and the body frames as the framing says. */
+class BodyEncoder {
+  /** The message answers a HEAD: a whole body given for it is counted in a Content-Length, not sent. */
+  headLength = false;
+  #chunked = false;
+  #discard = false; // HEAD, 204, 304: body frames are dropped
+  #remaining = -1; // bytes a Content-Length body still owes, -1 when not counted
+  #fields = new FieldBlock();
+
+  encodeHead(headers: HeaderList, body: boolean | Uint8Array, noBody: boolean, http10: boolean, interim: boolean, request: boolean, dst: WriteBuffer): void {
+    const declared = this.#fields.encode(headers, dst);
     this.#chunked = false;
     this.#discard = noBody;
     this.#remaining = -1;
