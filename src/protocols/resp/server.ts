@@ -72,7 +72,11 @@ export interface RespServerOptions extends RespLimits {
   guard?(name: string, args: Uint8Array[], ctx: RespContext): RespError | undefined;
   /** Called once the connection is closed: drop the state the service kept for it (subscriptions). */
   onClose?(ctx: RespContext): void;
-  /** Told about handlers that throw something other than a RespError (they reply `-ERR` with the message). Default `console.error`. */
+  /**
+   * Told about handlers that throw something other than a RespError, and
+   * replies that are not RespValues; both are answered with `-ERR` and the
+   * message. Default `console.error`.
+   */
   onError?(error: unknown, ctx: RespContext): void;
 }
 
@@ -114,10 +118,12 @@ class Replies {
 /**
  * The server codec, with a FrameError turned into a last item (the server
  * replies to it before it closes), commands in the server's form, and
- * {@link Replies} encoded together. A reply the codec cannot encode is left
- * out, as a single write of it would fail alone.
+ * {@link Replies} encoded together. A reply the codec cannot encode (a
+ * handler returned something that is not a RespValue) goes to `refused` and
+ * is answered with an error in its place: every command still gets exactly
+ * one reply, so the client stays in step.
  */
-function tolerant(inner: ServerCodec): Codec<ParsedCommand | Malformed, RespValue | Replies> {
+function tolerant(inner: ServerCodec, refused: (error: unknown) => void): Codec<ParsedCommand | Malformed, RespValue | Replies> {
   let broken = false;
   const guard = (src: ReadBuffer, out: (ParsedCommand | Malformed)[] | undefined, run: () => ParsedCommand | undefined | void): ParsedCommand | Malformed | undefined => {
     if (broken) {
@@ -135,6 +141,15 @@ function tolerant(inner: ServerCodec): Codec<ParsedCommand | Malformed, RespValu
       return item;
     }
   };
+  const encodeReply = (value: RespValue, dst: WriteBuffer) => {
+    try {
+      inner.encode(value, dst);
+    } catch (error) {
+      // The codec wrote nothing of it.
+      refused(error);
+      inner.encode(new RespError(`ERR the reply could not be encoded: ${error instanceof Error ? error.message : String(error)}`), dst);
+    }
+  };
   return {
     decode: (src) =>
       guard(src, undefined, () => {
@@ -148,14 +163,8 @@ function tolerant(inner: ServerCodec): Codec<ParsedCommand | Malformed, RespValu
       return undefined;
     },
     encode: (value, dst: WriteBuffer) => {
-      if (!(value instanceof Replies)) return inner.encode(value, dst);
-      for (const v of value.values) {
-        try {
-          inner.encode(v, dst);
-        } catch {
-          // left out: the codec truncated what it had written of it
-        }
-      }
+      if (!(value instanceof Replies)) return encodeReply(value, dst);
+      for (const v of value.values) encodeReply(v, dst);
     },
   };
 }
@@ -287,7 +296,7 @@ async function serveConnection(
   watch: { sweeper: Sweeper; timeoutMs: number },
 ): Promise<void> {
   const codec = serverCodec(limits);
-  const frames = framed(conn, tolerant(codec));
+  const frames = framed(conn, tolerant(codec, (error) => onError(error, ctx)));
   const reader = frames.batches.getReader();
   const writer = frames.writable.getWriter();
   let closing = false;
