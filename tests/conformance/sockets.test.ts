@@ -151,6 +151,34 @@ test("a reset from a stock node:net peer while writes wait for room fails the wr
   }
 });
 
+test("writing after a stock node:net peer's FIN: every byte arrives, and nothing is taken for a reset", async () => {
+  const peer = await startPeer("half_close_server.mjs");
+  try {
+    const conn = await net.connect({ hostname: LOCAL, port: peer.port });
+    await writeText(conn.writable, "hello");
+    // The peer answers and half-closes at once: our readable ends cleanly.
+    assert.is(await readText(conn.readable), "bye\n");
+    // More than the kernel's buffers take, so writes wait for room after the peer's FIN.
+    const writer = conn.writable.getWriter();
+    const chunk = new Uint8Array(64 * 1024).fill(7);
+    for (let i = 0; i < 128; i++) await writer.write(chunk);
+    await writer.close();
+    await conn.closed;
+    // The peer counts up to our FIN, which it may take in after our closed settles: ask until it has.
+    let count = "-1\n";
+    for (let tries = 0; count === "-1\n" && tries < 200; tries++) {
+      if (tries > 0) await new Promise((r) => setTimeout(r, 10));
+      const query = await net.connect({ hostname: LOCAL, port: peer.port });
+      await writeText(query.writable, "?\n");
+      count = await readText(query.readable);
+      await query.close();
+    }
+    assert.is(count, `${5 + 128 * 64 * 1024}\n`);
+  } finally {
+    peer.stop();
+  }
+});
+
 test("an aborted connect rejects with signal.reason, before and during the attempt", async () => {
   await using listener = await net.listen({ hostname: LOCAL, port: 0 });
   const reason = new Error("changed my mind");
