@@ -312,6 +312,7 @@ class HttpConnection implements HttpInfo, Swept {
   #host: string | undefined;
   #origin: string | undefined;
   #writeFailed: unknown;
+  #lastWrite: Promise<void> | undefined;
   #onWriteFailed = (error: unknown) => {
     this.#writeFailed ??= error;
     this.#x?.abort(error);
@@ -646,7 +647,12 @@ class HttpConnection implements HttpInfo, Swept {
   }
 
   #write(frame: HttpFrame<ResponseHead>): void {
-    this.#writer.write(frame).catch(this.#onWriteFailed);
+    const p = this.#writer.write(frame);
+    // framed()'s writer hands back one settled promise while the frames are
+    // buffered: one catch for it, not a promise more per response.
+    if (p === this.#lastWrite) return;
+    this.#lastWrite = p;
+    p.catch(this.#onWriteFailed);
   }
 
   /** Writes the response: head, then its body as the connection takes it; `undefined` when it is all written at once. */
