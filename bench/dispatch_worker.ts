@@ -13,11 +13,10 @@ const native = (await import(`./${runtime}_native.ts`)).pingServer as () => Prom
 
 const nativeServer = await native();
 const listener = await adapter.listen({ hostname: "127.0.0.1", port: 0, noDelay: true });
-const pong = Promise.resolve("+PONG");
 const weft = serve(listener, {
   codec: () => lines({ lineEnding: "\r\n" }),
   mode: "pipeline",
-  service: serviceFn(() => pong),
+  service: serviceFn(() => "+PONG"),
 });
 
 console.log(JSON.stringify({ runtime: `${runtime} ${version}`, native: nativeServer.port, weft: listener.addr.port }));

@@ -41,6 +41,22 @@ test("close() drains the calls in flight, then rejects new ones with closed", as
   assert.is(gates.length, 1);
 });
 
+test("close() after calls answered at once, and mixed with one in flight, waits only for the one in flight", async () => {
+  let gate: (() => void) | undefined;
+  const svc = serviceFn((n: number) => (n < 0 ? new Promise<number>((r) => (gate = () => r(n))) : n));
+  assert.is(await svc.call(1), 1);
+  const thenable = svc.call(-1);
+  assert.is(await svc.call(2), 2);
+  const closed = svc.close();
+  assert.is(await state(closed), "pending");
+  gate!();
+  assert.is(await thenable, -1);
+  assert.equal(await state(closed), { value: undefined });
+  const quiet = serviceFn((n: number) => n);
+  await quiet.call(1);
+  assert.equal(await state(quiet.close()), { value: undefined });
+});
+
 test("stack: the first layer sees the request first and the response last", async () => {
   const order: string[] = [];
   const tag = (name: string): Layer<string, string> => (inner) => ({
