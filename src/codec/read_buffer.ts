@@ -108,7 +108,7 @@ export class ReadBuffer {
   peek(n: number): Uint8Array {
     this.#check(n);
     const first = this.#chunks[this.#head];
-    if (first !== undefined && this.#offset + n <= first.length) return first.subarray(this.#offset, this.#offset + n);
+    if (first !== undefined && this.#offset + n <= first.length) return whole(first, this.#offset, n);
     return this.#copy(n);
   }
 
@@ -125,7 +125,7 @@ export class ReadBuffer {
     }
     this.#check(n);
     if (first !== undefined && offset + n <= first.length) {
-      const view = first.subarray(offset, offset + n);
+      const view = whole(first, offset, n);
       this.#advance(n, first);
       return view;
     }
@@ -159,7 +159,7 @@ export class ReadBuffer {
    */
   peekChunk(): Uint8Array | undefined {
     const first = this.#chunks[this.#head];
-    return first === undefined ? undefined : first.subarray(this.#offset);
+    return first === undefined ? undefined : whole(first, this.#offset, first.length - this.#offset);
   }
 
   /** Takes the rest of the first chunk, as a view (for pass-through); `undefined` when empty. */
@@ -265,3 +265,12 @@ export class ReadBuffer {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/**
+ * `n` bytes of `chunk` from `offset`: the chunk itself when that is all of
+ * it (a request that came in one read), else a view. A view costs an object,
+ * and on Bun the first view of a chunk makes its ArrayBuffer too.
+ */
+function whole(chunk: Uint8Array, offset: number, n: number): Uint8Array {
+  return offset === 0 && n === chunk.length ? chunk : chunk.subarray(offset, offset + n);
+}

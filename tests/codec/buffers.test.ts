@@ -22,6 +22,24 @@ test("take() returns a view inside one chunk and a copy across chunks", () => {
   assert.throws(() => buf.take(2), RangeError);
 });
 
+test("a take, peek or peekChunk of a whole chunk hands the chunk itself, with no view made", () => {
+  const buf = new ReadBuffer();
+  const a = Uint8Array.of(1, 2, 3);
+  const b = Uint8Array.of(4, 5);
+  buf.push(a);
+  buf.push(b);
+  assert.is(buf.peekChunk(), a);
+  assert.is(buf.peek(3), a);
+  assert.is(buf.take(3), a);
+  assert.is(buf.peekChunk(), b);
+  buf.skip(1);
+  const rest = buf.peekChunk()!;
+  assert.is.not(rest, b);
+  assert.equal(Array.from(rest), [5]);
+  assert.equal(Array.from(buf.take(1)), [5]);
+  assert.is(buf.length, 0);
+});
+
 test("indexOf and indexOfSequence across chunk boundaries, from any start", () => {
   fc.assert(
     fc.property(fc.uint8Array({ minLength: 1, maxLength: 200 }), fc.array(fc.nat(), { maxLength: 10 }), fc.nat(), fc.integer({ min: 1, max: 3 }), (bytes, cuts, fromSeed, seqLen) => {
