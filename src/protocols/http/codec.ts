@@ -430,6 +430,17 @@ class BodyEncoder {
   #discard = false; // HEAD, 204, 304: body frames are dropped
   #remaining = -1; // bytes a Content-Length body still owes, -1 when not counted
   #fields = new FieldBlock();
+  #lengthAt = -1; // the body length #lengthBytes ends a head with
+  #lengthBytes: Uint8Array = CRLF;
+
+  /** `content-length: n` and the blank line, as bytes; the last one is kept, as bodies often repeat their length. */
+  #lengthEnd(n: number): Uint8Array {
+    if (n !== this.#lengthAt) {
+      this.#lengthBytes = latin1(`content-length: ${n}\r\n\r\n`);
+      this.#lengthAt = n;
+    }
+    return this.#lengthBytes;
+  }
 
   encodeHead(headers: HeaderList, body: boolean | Uint8Array, noBody: boolean, http10: boolean, interim: boolean, request: boolean, dst: WriteBuffer): void {
     const declared = this.#fields.encode(headers, dst);
@@ -444,7 +455,7 @@ class BodyEncoder {
     }
     if (body instanceof Uint8Array) {
       if (declared < 0) {
-        dst.writeLatin1(`content-length: ${body.length}\r\n\r\n`);
+        dst.write(this.#lengthEnd(body.length));
       } else if (declared !== body.length) {
         throw new RangeError(`Invalid message: Content-Length ${declared} but a body of ${body.length} bytes`);
       } else {
