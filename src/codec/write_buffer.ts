@@ -29,6 +29,8 @@ export class WriteBuffer {
   #buf: Uint8Array;
   #view: DataView;
   #length = 0;
+  #last: Uint8Array | undefined; // the view bytes() gave last
+  #lastOf: Uint8Array | undefined; // the buffer it is a view of
   #initial: number;
 
   constructor(initialBytes: number = DEFAULT_WRITE_BUFFER_BYTES) {
@@ -47,7 +49,12 @@ export class WriteBuffer {
 
   /** The bytes written so far: a view, valid until the next write or `clear()`. */
   bytes(): Uint8Array {
-    return this.#buf.subarray(0, this.#length);
+    // The same view again while the buffer and its length are the same (a
+    // server that sends the same response each time): no object per call.
+    const last = this.#last;
+    if (last !== undefined && last.length === this.#length && this.#lastOf === this.#buf) return last;
+    this.#lastOf = this.#buf;
+    return (this.#last = this.#buf.subarray(0, this.#length));
   }
 
   /** Forgets what was written; the capacity is kept (up to 1 MiB) for the next frames. */
