@@ -289,7 +289,7 @@ export class BunSocket implements RawSocket {
     // Bun keeps a socket open after the peer's FIN until we close it or send
     // ours: a close before that, with no error, is the peer's reset, which
     // Bun reports as a plain close (at other times it passes ECONNRESET).
-    if (error === undefined && !this.#finSent) this.#sendFailed();
+    if (error === undefined && !this.#finSent) this.#reset = true;
     const what = `Connection to "${formatAddr(this.remoteAddr)}" failed`;
     const failure = error !== undefined ? toNetError(error, what) : this.#reset ? new NetError("connection-reset", `${what}: connection reset`) : undefined;
     // Writes waiting for room fail with what closed the connection.

@@ -18,8 +18,9 @@ const CR = 0x0d;
  * application holds at most this much (or itself, when it is longer), where
  * splitters that decode whole chunks (TextLineStream, split2) hold a chunk.
  * 16 KiB gets most of the gain: on Node a TextDecoder call costs about as
- * much as decoding 6 KiB of ASCII. Longer runs measured no faster on Node,
- * 0.07 of the tight loop faster on Deno, and 0.1 to 0.2 slower on Bun.
+ * much as decoding 6 KiB of ASCII. Runs of 32 and 64 KiB were measured too:
+ * no faster on one engine, a little faster on a second and slower on a
+ * third (the README's framing figures).
  */
 const TEXT_RUN_BYTES = 16 * 1024;
 

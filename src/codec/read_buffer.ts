@@ -269,7 +269,7 @@ const EMPTY = new Uint8Array(0);
 /**
  * `n` bytes of `chunk` from `offset`: the chunk itself when that is all of
  * it (a request that came in one read), else a view. A view costs an object,
- * and on Bun the first view of a chunk makes its ArrayBuffer too.
+ * and on some engines the first view of a chunk makes its ArrayBuffer too.
  */
 function whole(chunk: Uint8Array, offset: number, n: number): Uint8Array {
   return offset === 0 && n === chunk.length ? chunk : chunk.subarray(offset, offset + n);

@@ -29,8 +29,7 @@ export class WriteBuffer {
   #buf: Uint8Array;
   #view: DataView;
   #length = 0;
-  #last: Uint8Array | undefined; // the view bytes() gave last
-  #lastOf: Uint8Array | undefined; // the buffer it is a view of
+  #last: Uint8Array | undefined; // the view bytes() gave last, of #buf (dropped when #buf changes)
   #initial: number;
 
   constructor(initialBytes: number = DEFAULT_WRITE_BUFFER_BYTES) {
@@ -52,8 +51,7 @@ export class WriteBuffer {
     // The same view again while the buffer and its length are the same (a
     // server that sends the same response each time): no object per call.
     const last = this.#last;
-    if (last !== undefined && last.length === this.#length && this.#lastOf === this.#buf) return last;
-    this.#lastOf = this.#buf;
+    if (last !== undefined && last.length === this.#length) return last;
     return (this.#last = this.#buf.subarray(0, this.#length));
   }
 
@@ -62,6 +60,7 @@ export class WriteBuffer {
     this.#length = 0;
     if (this.#buf.byteLength > RETAIN_BYTES) {
       this.#buf = new Uint8Array(this.#initial);
+      this.#last = undefined;
       this.#view = new DataView(this.#buf.buffer);
     }
   }
@@ -83,6 +82,7 @@ export class WriteBuffer {
     const next = new Uint8Array(size);
     next.set(this.#buf.subarray(0, this.#length));
     this.#buf = next;
+    this.#last = undefined;
     this.#view = new DataView(next.buffer);
   }
 

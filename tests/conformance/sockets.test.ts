@@ -102,21 +102,26 @@ test("a refused connect gives connection-refused", async () => {
   assert.ok(error.message.includes(String(port)), error.message);
 });
 
+/** A read that must fail with connection-reset, and `closed` with it; then the conn is closed. */
+async function expectReset(conn: Conn, read: ReturnType<typeof settle>): Promise<void> {
+  const r = await read;
+  assert.not.ok(r.ok, "read did not fail");
+  const error = (r as { error: NetError }).error;
+  assert.instance(error, NetError);
+  assert.is(error.code, "connection-reset", String(error));
+  const closed = await settle(conn.closed);
+  assert.not.ok(closed.ok);
+  assert.is((closed as { error: NetError }).error.code, "connection-reset");
+  await conn.close();
+}
+
 test("a reset from a stock node:net peer gives connection-reset to reads and closed", async () => {
   const peer = await startPeer("reset_server.mjs");
   try {
     const conn = await net.connect({ hostname: LOCAL, port: peer.port });
     const reader = conn.readable.getReader();
     await writeText(conn.writable, "hello");
-    const r = await settle(reader.read());
-    assert.not.ok(r.ok, "read did not fail");
-    const error = (r as { error: NetError }).error;
-    assert.instance(error, NetError);
-    assert.is(error.code, "connection-reset", error.message);
-    const closed = await settle(conn.closed);
-    assert.not.ok(closed.ok);
-    assert.is((closed as { error: NetError }).error.code, "connection-reset");
-    await conn.close();
+    await expectReset(conn, settle(reader.read()));
   } finally {
     peer.stop();
   }
@@ -139,13 +144,7 @@ test("a reset from a stock node:net peer while writes wait for room fails the wr
     assert.not.ok(w.ok, "all 4 MiB were written");
     // The write fails with ECONNRESET, or EPIPE when the kernel took the reset in before the write (Deno sees that).
     assert.ok(["connection-reset", "broken-pipe"].includes((w as { error: NetError }).error.code), String((w as { error: unknown }).error));
-    const r = await read;
-    assert.not.ok(r.ok, "read did not fail");
-    assert.is((r as { error: NetError }).error.code, "connection-reset", String((r as { error: unknown }).error));
-    const closed = await settle(conn.closed);
-    assert.not.ok(closed.ok);
-    assert.is((closed as { error: NetError }).error.code, "connection-reset");
-    await conn.close();
+    await expectReset(conn, read);
   } finally {
     peer.stop();
   }

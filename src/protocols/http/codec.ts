@@ -17,8 +17,8 @@
  * an HTTP/1.0 request is not chunked, a 2xx to CONNECT and a 101 hand the
  * connection over. Make one codec per connection.
  */
-import type { Codec, ReadBuffer, WriteBuffer } from "../../../mod.ts";
-import { FrameError } from "../../../mod.ts";
+import type { Codec, ReadBuffer } from "../../../mod.ts";
+import { FrameError, WriteBuffer } from "../../../mod.ts";
 import { type HeaderList, hasToken, headerValue, HttpError, type HttpLimits, type RequestHead, type ResponseHead, STATUS_TEXT } from "./head.ts";
 import {
   findHeadEnd,
@@ -366,11 +366,11 @@ function writeStatusLine(head: ResponseHead, dst: WriteBuffer): void {
 /** Status lines with their standard reason phrase, by status, encoded at first use. */
 const STATUS_LINES: (Uint8Array | undefined)[] = [];
 
-/** `text` as Latin-1 bytes, one per UTF-16 unit. */
+/** `text` as Latin-1 bytes, one per UTF-16 unit (WriteBuffer's encoding of field values). */
 function latin1(text: string): Uint8Array {
-  const bytes = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
-  return bytes;
+  const out = new WriteBuffer(Math.max(1, text.length));
+  out.writeLatin1(text);
+  return out.bytes();
 }
 
 /**

@@ -9,6 +9,7 @@ import { type LazySource, lazyRequest } from "./_lazy_request.ts";
 import { resolveLimits } from "./_parse.ts";
 import { HOP_BY_HOP, soon } from "./_private.ts";
 import { responseParts } from "./fast_response.ts";
+import { writeAhead } from "../_write_ahead.ts";
 
 /** How long a client may take to send a request head, from its first byte, before it gets 408: 30 seconds. */
 export const DEFAULT_HEAD_TIMEOUT_MS = 30_000;
@@ -312,7 +313,7 @@ class HttpConnection implements HttpInfo, Swept {
   #host: string | undefined;
   #origin: string | undefined;
   #writeFailed: unknown;
-  #lastWrite: Promise<void> | undefined;
+  #write: (frame: HttpFrame<ResponseHead>) => void; // writes a frame not waited for; a failure goes to #onWriteFailed
   #onWriteFailed = (error: unknown) => {
     this.#writeFailed ??= error;
     this.#x?.abort(error);
@@ -329,6 +330,7 @@ class HttpConnection implements HttpInfo, Swept {
     this.#framed = framed(conn, this.#codec);
     this.#reader = this.#framed.batches.getReader();
     this.#writer = this.#framed.writable.getWriter();
+    this.#write = writeAhead(this.#writer, this.#onWriteFailed);
   }
 
   async run(): Promise<void> {
@@ -644,15 +646,6 @@ class HttpConnection implements HttpInfo, Swept {
         return;
       }
     }
-  }
-
-  #write(frame: HttpFrame<ResponseHead>): void {
-    const p = this.#writer.write(frame);
-    // framed()'s writer hands back one settled promise while the frames are
-    // buffered: one catch for it, not a promise more per response.
-    if (p === this.#lastWrite) return;
-    this.#lastWrite = p;
-    p.catch(this.#onWriteFailed);
   }
 
   /** Writes the response: head, then its body as the connection takes it; `undefined` when it is all written at once. */

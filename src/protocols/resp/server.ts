@@ -4,6 +4,7 @@ import { checkOptions, type RespLimits } from "./_limits.ts";
 import { keyBytes, ParsedCommand } from "./_command_decoder.ts";
 import { respServerCodec, type ServerCodec, serverCodec } from "./codec.ts";
 import { type Push, RespError, type RespValue, SimpleString } from "./value.ts";
+import { writeAhead } from "../_write_ahead.ts";
 
 /** What a command handler knows about its connection, and can change. */
 export interface RespContext {
@@ -300,15 +301,8 @@ async function serveConnection(
   const reader = frames.batches.getReader();
   const writer = frames.writable.getWriter();
   let closing = false;
-  let lastWrite: Promise<void> | undefined;
-  const write = (value: RespValue | Replies) => {
-    const p = writer.write(value);
-    // A broken connection ends the read loop too. The writer hands back one settled promise while all is well: one catch for it.
-    if (p !== lastWrite) {
-      lastWrite = p;
-      p.catch(() => {});
-    }
-  };
+  // A broken connection ends the read loop too: a failed write needs no more.
+  const write = writeAhead<RespValue | Replies>(writer, () => {});
   // The replies of the commands of a batch, written together; `size` estimates their bytes.
   let replies: RespValue[] = [];
   let size = 0;
