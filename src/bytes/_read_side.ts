@@ -32,6 +32,11 @@ export interface ReadHooks {
 }
 
 
+interface Waiter {
+  resolve(result: ReadResult<Uint8Array>): void;
+  reject(error: unknown): void;
+}
+
 /** The queue and state of a socket's incoming bytes. For SocketConn. */
 export class ReadSide implements FastSource<Uint8Array> {
   readonly readable: ReadableStream<Uint8Array>;
@@ -55,6 +60,9 @@ export class ReadSide implements FastSource<Uint8Array> {
     this.#resolve = resolve;
     this.#reject = reject;
   };
+  // Reads asked for while another already waits, answered in order after it
+  // (rare: most readers await each read before the next).
+  #more: Waiter[] | undefined;
   #eof = false;
   #error: unknown = undefined; // reported once the queued bytes are taken
   #hasError = false;
@@ -117,9 +125,9 @@ export class ReadSide implements FastSource<Uint8Array> {
     const resolve = this.#resolve;
     if (resolve !== undefined) {
       // Fast path: the default reader waits, so the chunk goes straight to it.
-      this.#resolve = this.#reject = undefined;
+      this.#nextWaiter();
       resolve({ done: false, value: borrowed ? chunk.slice() : chunk });
-      if (!this.readAhead) this.#pause();
+      if (!this.readAhead && this.#resolve === undefined) this.#pause();
       return;
     }
     if (this.#pullWaits) {
@@ -221,18 +229,37 @@ export class ReadSide implements FastSource<Uint8Array> {
       this.#finish();
       return this.#failed ? Promise.reject(this.#storedError) : Promise.resolve(DONE);
     }
+    if (this.#resolve !== undefined) {
+      return new Promise<ReadResult<Uint8Array>>((resolve, reject) => (this.#more ??= []).push({ resolve, reject }));
+    }
     const waiting = new Promise<ReadResult<Uint8Array>>(this.#capture);
     this.#resume();
     return waiting;
   }
 
-  /** The default reader's releaseLock(): a pending read fails as the spec says. */
+  /** The default reader's releaseLock(): pending reads fail as the spec says. */
   release(): void {
-    const reject = this.#reject;
-    if (reject === undefined) return;
-    this.#resolve = this.#reject = undefined;
-    reject(new TypeError("Cannot read: the reader was released"));
+    if (this.#reject === undefined) return;
+    this.#endWaiters(true, new TypeError("Cannot read: the reader was released"));
     if (!this.readAhead) this.#pause();
+  }
+
+  /** The first waiting read was answered: the next one in line waits now. */
+  #nextWaiter(): void {
+    const next = this.#more?.shift();
+    this.#resolve = next?.resolve;
+    this.#reject = next?.reject;
+  }
+
+  /** Every waiting read ends: done (`fail` false) or rejected with `error`. */
+  #endWaiters(fail: boolean, error?: unknown): void {
+    const first: Waiter | undefined = this.#resolve && { resolve: this.#resolve, reject: this.#reject! };
+    const more = this.#more;
+    this.#resolve = this.#reject = this.#more = undefined;
+    for (const w of first ? [first, ...(more ?? [])] : []) {
+      if (fail) w.reject(error);
+      else w.resolve(DONE);
+    }
   }
 
   #pull(): void {
@@ -293,9 +320,7 @@ export class ReadSide implements FastSource<Uint8Array> {
     this.#rc.close();
     // A BYOB read still waiting ends (done) once its request is answered with 0.
     this.#rc.byobRequest?.respond(0);
-    const resolve = this.#resolve;
-    this.#resolve = this.#reject = undefined;
-    resolve?.(DONE);
+    this.#endWaiters(false);
   }
 
   #errorWith(reason: unknown): void {
@@ -303,18 +328,14 @@ export class ReadSide implements FastSource<Uint8Array> {
     this.#failed = true;
     this.#storedError = reason;
     this.#rc.error(reason);
-    const reject = this.#reject;
-    this.#resolve = this.#reject = undefined;
-    reject?.(reason);
+    this.#endWaiters(true, reason);
   }
 
   #cancel(): void {
     const wasDone = this.#done;
     this.#done = true;
     this.#drop();
-    const resolve = this.#resolve;
-    this.#resolve = this.#reject = undefined;
-    resolve?.(DONE);
+    this.#endWaiters(false);
     if (!wasDone) this.#hooks.cancelled();
   }
 

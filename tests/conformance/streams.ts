@@ -142,6 +142,42 @@ export function streamConformance(f: PairFactory): void {
     await server.close();
   });
 
+  test("reads asked for before any bytes came are answered in order", async () => {
+    const [client, server] = await f.pair();
+    const reader = server.readable.getReader();
+    const reads = [reader.read(), reader.read(), reader.read()];
+    const writer = client.writable.getWriter();
+    const got: string[] = [];
+    for (const [i, text] of ["one", "two"].entries()) {
+      await writer.write(new TextEncoder().encode(text));
+      assert.not.ok(await stillPending(reads[i]!, 5000), `read ${i + 1} was never answered`);
+      const r = await reads[i]!;
+      assert.is(r.done, false);
+      got.push(new TextDecoder().decode(r.value));
+    }
+    assert.is(got.join(""), "onetwo");
+    await writer.close();
+    assert.equal(await reads[2], { done: true, value: undefined });
+    await server.close();
+    await client.closed;
+  });
+
+  test("releaseLock() fails every pending read with TypeError; close() ends them all", async () => {
+    const [client, server] = await f.pair();
+    const first = client.readable.getReader();
+    const released = [settle(first.read()), settle(first.read())];
+    first.releaseLock();
+    for (const r of await Promise.all(released)) {
+      assert.not.ok(r.ok);
+      assert.instance((r as { error: unknown }).error, TypeError);
+    }
+    const second = client.readable.getReader();
+    const ended = [second.read(), second.read()];
+    await client.close();
+    assert.equal(await Promise.all(ended), [{ done: true, value: undefined }, { done: true, value: undefined }]);
+    await server.close();
+  });
+
   test("cancelling the readable leaves the writable working", async () => {
     const [client, server] = await f.pair();
     await client.readable.cancel();
