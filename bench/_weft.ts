@@ -125,14 +125,29 @@ export function weftVariant(net: Adapter, byob = false): Variant {
       await Promise.all(
         Array.from({ length: conns }, async () => {
           const conn = await net.connect({ hostname: HOST, port });
-          const reader = conn.readable.getReader();
           const writer = conn.writable.getWriter();
-          for (let i = 0; i < perConn; i++) {
-            await writer.write(message);
-            for (let got = 0; got < message.byteLength;) {
-              const { value, done } = await reader.read();
-              if (done) throw new Error("pingpong: connection ended early");
-              got += value.byteLength;
+          if (byob) {
+            // One reused buffer, read into (straight from the socket where the runtime allows).
+            const reader = conn.readable.getReader({ mode: "byob" });
+            let buffer = new Uint8Array(64 * 1024);
+            for (let i = 0; i < perConn; i++) {
+              await writer.write(message);
+              for (let got = 0; got < message.byteLength;) {
+                const { value, done } = await reader.read(buffer);
+                if (done || !value) throw new Error("pingpong: connection ended early");
+                got += value.byteLength;
+                buffer = new Uint8Array(value.buffer);
+              }
+            }
+          } else {
+            const reader = conn.readable.getReader();
+            for (let i = 0; i < perConn; i++) {
+              await writer.write(message);
+              for (let got = 0; got < message.byteLength;) {
+                const { value, done } = await reader.read();
+                if (done) throw new Error("pingpong: connection ended early");
+                got += value.byteLength;
+              }
             }
           }
           await conn.close();

@@ -17,7 +17,7 @@
  * its own buffer, so bulk transfers need no allocation per read.
  */
 
-import { DONE, FastReadable, type FastSource, type ReadResult } from "./_fast_streams.ts";
+import { type ByobResult, DONE, type FastByobSource, FastReadable, type FastSource, type ReadResult } from "./_fast_streams.ts";
 
 /** What the read side asks of its owner. */
 export interface ReadHooks {
@@ -32,13 +32,16 @@ export interface ReadHooks {
 }
 
 
+type Result = ReadResult<Uint8Array> | ByobResult;
+
 interface Waiter {
-  resolve(result: ReadResult<Uint8Array>): void;
+  resolve(result: Result): void;
   reject(error: unknown): void;
+  view: Uint8Array | undefined; // a BYOB read's buffer
 }
 
 /** The queue and state of a socket's incoming bytes. For SocketConn. */
-export class ReadSide implements FastSource<Uint8Array> {
+export class ReadSide implements FastSource<Uint8Array>, FastByobSource {
   readonly readable: ReadableStream<Uint8Array>;
   readAhead: boolean;
   #hooks: ReadHooks;
@@ -54,12 +57,15 @@ export class ReadSide implements FastSource<Uint8Array> {
   // The default reader's read() waiting for a chunk: its promise's functions, kept
   // in two fields and captured by one executor bound once, so that a read
   // that waits allocates nothing but its promise.
-  #resolve: ((result: ReadResult<Uint8Array>) => void) | undefined;
+  #resolve: ((result: Result) => void) | undefined;
   #reject: ((error: unknown) => void) | undefined;
-  #capture = (resolve: (result: ReadResult<Uint8Array>) => void, reject: (error: unknown) => void): void => {
+  #capture = (resolve: (result: Result) => void, reject: (error: unknown) => void): void => {
     this.#resolve = resolve;
     this.#reject = reject;
   };
+  // The buffer of the waiting read when it is a BYOB reader's: the bytes go
+  // into it (or a read fills it directly), never through a chunk of our own.
+  #view: Uint8Array | undefined;
   // Reads asked for while another already waits, answered in order after it
   // (rare: most readers await each read before the next).
   #more: Waiter[] | undefined;
@@ -84,6 +90,7 @@ export class ReadSide implements FastSource<Uint8Array> {
         cancel: () => this.#cancel(),
       },
       { highWaterMark: 0 },
+      this,
       this,
     );
   }
@@ -124,9 +131,18 @@ export class ReadSide implements FastSource<Uint8Array> {
     if (this.#done || chunk.byteLength === 0) return; // cancelled: read and discard
     const resolve = this.#resolve;
     if (resolve !== undefined) {
-      // Fast path: the default reader waits, so the chunk goes straight to it.
+      const view = this.#view;
       this.#nextWaiter();
-      resolve({ done: false, value: borrowed ? chunk.slice() : chunk });
+      if (view === undefined) {
+        // Fast path: the default reader waits, so the chunk goes straight to it.
+        resolve({ done: false, value: borrowed ? chunk.slice() : chunk });
+      } else {
+        // A BYOB reader waits: the bytes go into its buffer, the rest goes on.
+        const n = Math.min(view.byteLength, chunk.byteLength);
+        view.set(n === chunk.byteLength ? chunk : chunk.subarray(0, n));
+        resolve({ done: false, value: view.subarray(0, n) });
+        if (n < chunk.byteLength) return this.data(chunk.subarray(n), borrowed);
+      }
       if (!this.readAhead && this.#resolve === undefined) this.#pause();
       return;
     }
@@ -151,6 +167,7 @@ export class ReadSide implements FastSource<Uint8Array> {
 
   /** A waiting BYOB reader's buffer, for a read to fill directly (RawSocketEvents.target). */
   target(): Uint8Array | undefined {
+    if (this.#view !== undefined) return this.#view;
     if (!this.#pullWaits || this.#done) return undefined;
     return (this.#rc.byobRequest?.view as Uint8Array | undefined) ?? undefined;
   }
@@ -158,6 +175,14 @@ export class ReadSide implements FastSource<Uint8Array> {
   /** A read filled `n` bytes of a buffer {@link target} gave. */
   filled(target: Uint8Array, n: number): void {
     if (this.#done || n === 0) return;
+    if (target === this.#view) {
+      // Zero-copy path: the read went straight into the waiting reader's buffer.
+      const resolve = this.#resolve!;
+      this.#nextWaiter();
+      resolve({ done: false, value: target.subarray(0, n) });
+      if (!this.readAhead && this.#resolve === undefined) this.#pause();
+      return;
+    }
     const request = this.#pullWaits ? this.#rc.byobRequest : null;
     if (request !== null && request.view!.buffer === target.buffer && request.view!.byteOffset === target.byteOffset) {
       // Zero-copy path: the read went straight into the reader's buffer.
@@ -229,15 +254,45 @@ export class ReadSide implements FastSource<Uint8Array> {
       this.#finish();
       return this.#failed ? Promise.reject(this.#storedError) : Promise.resolve(DONE);
     }
-    if (this.#resolve !== undefined) {
-      return new Promise<ReadResult<Uint8Array>>((resolve, reject) => (this.#more ??= []).push({ resolve, reject }));
+    return this.#wait(undefined) as Promise<ReadResult<Uint8Array>>;
+  }
+
+  /** A BYOB reader's read(): bytes copied into `view` (or read straight into it), or the end. */
+  readInto(view: Uint8Array): Promise<ByobResult> {
+    if (this.#done) return this.#failed ? Promise.reject(this.#storedError) : Promise.resolve({ done: true, value: view.subarray(0, 0) });
+    if (this.#head < this.#queue.length) {
+      const result = Promise.resolve({ done: false, value: view.subarray(0, this.#fill(view)) });
+      if (this.#eof && this.#head === this.#queue.length) this.#finish();
+      return result;
     }
-    const waiting = new Promise<ReadResult<Uint8Array>>(this.#capture);
+    if (this.#eof || this.#hasError) {
+      this.#finish();
+      return this.readInto(view);
+    }
+    return this.#wait(view) as Promise<ByobResult>;
+  }
+
+  /** Puts bytes a BYOB reader could not use (part of an element) back in front; false once the readable is over. */
+  unread(bytes: Uint8Array): boolean {
+    if (this.#done) return false;
+    if (this.#head > 0) this.#queue[--this.#head] = bytes;
+    else this.#queue.unshift(bytes);
+    this.#bytes += bytes.byteLength;
+    return true;
+  }
+
+  /** A read that waits for the socket, after those already waiting. */
+  #wait(view: Uint8Array | undefined): Promise<Result> {
+    if (this.#resolve !== undefined) {
+      return new Promise<Result>((resolve, reject) => (this.#more ??= []).push({ resolve, reject, view }));
+    }
+    this.#view = view;
+    const waiting = new Promise<Result>(this.#capture);
     this.#resume();
     return waiting;
   }
 
-  /** The default reader's releaseLock(): pending reads fail as the spec says. */
+  /** A reader's releaseLock(): pending reads fail as the spec says. */
   release(): void {
     if (this.#reject === undefined) return;
     this.#endWaiters(true, new TypeError("Cannot read: the reader was released"));
@@ -249,16 +304,17 @@ export class ReadSide implements FastSource<Uint8Array> {
     const next = this.#more?.shift();
     this.#resolve = next?.resolve;
     this.#reject = next?.reject;
+    this.#view = next?.view;
   }
 
   /** Every waiting read ends: done (`fail` false) or rejected with `error`. */
   #endWaiters(fail: boolean, error?: unknown): void {
-    const first: Waiter | undefined = this.#resolve && { resolve: this.#resolve, reject: this.#reject! };
+    const first: Waiter | undefined = this.#resolve && { resolve: this.#resolve, reject: this.#reject!, view: this.#view };
     const more = this.#more;
-    this.#resolve = this.#reject = this.#more = undefined;
+    this.#resolve = this.#reject = this.#more = this.#view = undefined;
     for (const w of first ? [first, ...(more ?? [])] : []) {
       if (fail) w.reject(error);
-      else w.resolve(DONE);
+      else w.resolve(w.view ? { done: true, value: w.view.subarray(0, 0) } : DONE);
     }
   }
 

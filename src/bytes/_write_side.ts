@@ -11,7 +11,7 @@
  * with `ready` and `desiredSize` telling the truth about it.
  */
 
-import { FastWritable, type FastTarget, RESOLVED, rejected } from "./_fast_streams.ts";
+import { describe, FastWritable, type FastTarget, RESOLVED, rejected } from "./_fast_streams.ts";
 
 /** What the write side asks of its owner. */
 export interface WriteHooks {
@@ -205,10 +205,4 @@ export class WriteSide implements FastTarget<Uint8Array> {
     this.#idle = [];
     for (const wake of idle) wake();
   }
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (typeof value === "object") return (value as object).constructor?.name ?? "object";
-  return typeof value;
 }

@@ -178,6 +178,61 @@ export function streamConformance(f: PairFactory): void {
     await server.close();
   });
 
+  test("BYOB reads: min, typed arrays of any element size, reads in order, the end", async () => {
+    const [client, server] = await f.pair();
+    const reader = server.readable.getReader({ mode: "byob" });
+    const writer = client.writable.getWriter();
+    const send = async (...bytes: number[]) => await writer.write(new Uint8Array(bytes));
+    // min: the read waits until 4 bytes came, over several writes.
+    const four = reader.read(new Uint8Array(16), { min: 4 });
+    await send(1, 2);
+    assert.ok(await stillPending(four, 30), "a read with min 4 settled after 2 bytes");
+    await send(3, 4, 5);
+    const r1 = await four;
+    assert.equal([...r1.value!], [1, 2, 3, 4, 5]);
+    // A Uint16Array takes whole elements: the odd byte goes to the next read,
+    // which was asked for before the first was answered.
+    const halves = reader.read(new Uint16Array(4), { min: 2 });
+    const after = reader.read(new Uint8Array(8));
+    await send(6, 7, 8, 9, 10);
+    const r2 = await halves;
+    assert.instance(r2.value, Uint16Array);
+    assert.equal([...new Uint8Array(r2.value!.buffer, r2.value!.byteOffset, r2.value!.byteLength)], [6, 7, 8, 9]);
+    assert.equal([...(await after).value!], [10]);
+    await writer.close();
+    const end = await reader.read(new Uint8Array(8));
+    assert.is(end.done, true);
+    assert.instance(end.value, Uint8Array);
+    assert.is(end.value!.byteLength, 0);
+    await server.close();
+    await client.closed;
+  });
+
+  test("BYOB reads: bad views and min are refused; releaseLock() fails pending reads", async () => {
+    const [client, server] = await f.pair();
+    const reader = client.readable.getReader({ mode: "byob" });
+    for (const [view, options, type] of [
+      [new Uint8Array(0), undefined, TypeError],
+      ["bytes", undefined, TypeError],
+      [new Uint8Array(4), { min: 0 }, TypeError],
+      [new Uint32Array(2), { min: 3 }, RangeError],
+    ] as const) {
+      const r = await settle(reader.read(view as unknown as Uint8Array<ArrayBuffer>, options));
+      assert.not.ok(r.ok);
+      assert.instance((r as { error: unknown }).error, type);
+    }
+    const pending = [settle(reader.read(new Uint8Array(4))), settle(reader.read(new Uint8Array(4), { min: 2 }))];
+    reader.releaseLock();
+    for (const r of await Promise.all(pending)) {
+      assert.not.ok(r.ok);
+      assert.instance((r as { error: unknown }).error, TypeError);
+    }
+    await writeText(server.writable, "still here", true);
+    assert.is(await readText(client.readable), "still here");
+    await client.close();
+    await server.close();
+  });
+
   test("cancelling the readable leaves the writable working", async () => {
     const [client, server] = await f.pair();
     await client.readable.cancel();
