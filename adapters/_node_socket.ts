@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type * as net from "node:net";
+import * as net from "node:net";
 import * as tls from "node:tls";
 import {
   codeFromErrno,
@@ -20,6 +20,73 @@ import {
 } from "../mod.ts";
 
 const EMPTY = new Uint8Array(0);
+
+/** Bytes Node may read into our buffer at once: what it asks of each read anyway. */
+const READ_BYTES = 64 * 1024;
+/** A read this large keeps the buffer it landed in (a fresh one serves the next read); a smaller one is copied out. */
+const KEEP_BYTES = 16 * 1024;
+
+/**
+ * Node's `onread`: the socket reads into a buffer of ours and hands each read
+ * to `callback`, skipping the Readable's machinery and the buffer Node
+ * allocates per read. A read of less than 16 KiB is copied out, a larger one
+ * keeps its buffer (a fresh one serves the next read), so that a chunk holds
+ * at most four times its bytes. Bytes that come before the NodeSocket opens
+ * are kept for it.
+ */
+export class UserBufferInput {
+  events: Pick<RawSocketEvents, "data"> | undefined;
+  #buffer: Uint8Array | undefined;
+  #early: Uint8Array[] = [];
+
+  /** The `onread` option of a `net.Socket` that reads through this input. */
+  readonly option = {
+    buffer: (): Uint8Array => (this.#buffer ??= new Uint8Array(READ_BYTES)),
+    // true: reading goes on; the conn pauses the socket itself when its queue is full.
+    callback: (n: number, buffer: Uint8Array): boolean => {
+      if (n >= KEEP_BYTES) {
+        this.#buffer = undefined; // the chunk's own now
+        this.#deliver(buffer.subarray(0, n), false);
+      } else {
+        this.#deliver(buffer.subarray(0, n), true);
+      }
+      return true;
+    },
+  };
+
+  /** Starts delivering to `events`, the early bytes first. */
+  open(events: Pick<RawSocketEvents, "data">): void {
+    this.events = events;
+    const early = this.#early;
+    this.#early = [];
+    for (const chunk of early) events.data(chunk);
+  }
+
+  #deliver(chunk: Uint8Array, borrowed: boolean): void {
+    const events = this.events;
+    if (events !== undefined) events.data(chunk, borrowed);
+    else this.#early.push(borrowed ? chunk.slice() : chunk);
+  }
+}
+
+/**
+ * A plain accepted socket, moved to a `net.Socket` that reads through `input`
+ * (a server's sockets cannot take `onread` themselves). Node keeps its
+ * handle in `_handle` and takes one in the `handle` option, as its cluster
+ * module does; where that is not so (a TLS socket, another Node), the socket
+ * is returned as it is and reads through `data` events.
+ */
+export function adoptWithInput(socket: net.Socket, input: UserBufferInput): net.Socket {
+  const s = socket as net.Socket & { _handle?: { useUserBuffer?: unknown; readStop?: unknown } | null };
+  const handle = s._handle;
+  if (socket instanceof tls.TLSSocket || typeof handle?.useUserBuffer !== "function" || socket.destroyed) return socket;
+  s._handle = null;
+  const adopted = new net.Socket({ handle, allowHalfOpen: true, onread: input.option } as net.SocketConstructorOpts);
+  adopted.pause();
+  // The old socket, without its handle, only settles the server's count of connections.
+  socket.destroy();
+  return adopted;
+}
 
 interface Pending {
   resolve(): void;
@@ -37,12 +104,15 @@ export class NodeSocket implements RawSocket {
   #waiting: Pending | undefined;
   #events: RawSocketEvents | undefined;
   #detached = false;
+  #input: UserBufferInput | undefined;
 
   readonly options: ResolvedConnOptions;
 
-  constructor(socket: net.Socket, options: ResolvedConnOptions, addrs: [NetAddr, NetAddr]) {
+  /** `input`: the `onread` the socket was made with, if any; else it reads through `data` events. */
+  constructor(socket: net.Socket, options: ResolvedConnOptions, addrs: [NetAddr, NetAddr], input?: UserBufferInput) {
     this.socket = socket;
     this.options = options;
+    this.#input = input;
     [this.localAddr, this.remoteAddr] = addrs;
     if (socket instanceof tls.TLSSocket) this.tls = { alpnProtocol: socket.alpnProtocol || null };
   }
@@ -51,7 +121,8 @@ export class NodeSocket implements RawSocket {
     this.#events = events;
     const s = this.socket;
     s.pause();
-    s.on("data", this.#onData);
+    if (this.#input !== undefined) this.#input.open(events);
+    else s.on("data", this.#onData);
     s.on("end", this.#onEnd);
     s.on("error", this.#onError);
     s.on("close", this.#onClose);
@@ -112,10 +183,14 @@ export class NodeSocket implements RawSocket {
     }
   }
 
-  /** Stops delivering events and returns the socket with the bytes Node had buffered but not emitted. */
-  detach(): { socket: net.Socket; buffered: Uint8Array[] } {
+  /**
+   * Stops delivering events and returns the socket with the bytes Node had
+   * buffered but not emitted, and `onData` to take the bytes that come next.
+   */
+  detach(): { socket: net.Socket; buffered: Uint8Array[]; onData(listener: (chunk: Uint8Array) => void): void } {
     this.#detached = true;
     const s = this.socket;
+    if (this.#input !== undefined) this.#input.events = undefined;
     s.off("data", this.#onData);
     s.off("end", this.#onEnd);
     s.off("error", this.#onError);
@@ -123,7 +198,11 @@ export class NodeSocket implements RawSocket {
     s.pause();
     const buffered: Uint8Array[] = [];
     for (let b: Buffer | null; (b = s.read() as Buffer | null) !== null; ) buffered.push(b);
-    return { socket: s, buffered };
+    const input = this.#input;
+    const onData = input === undefined
+      ? (listener: (chunk: Uint8Array) => void) => void s.on("data", listener)
+      : (listener: (chunk: Uint8Array) => void) => input.open({ data: (chunk, borrowed) => listener(borrowed ? chunk.slice() : chunk) });
+    return { socket: s, buffered, onData };
   }
 
   #onData = (chunk: Buffer): void => {

@@ -3,9 +3,11 @@
  * `node:tls`, as {@link Conn}s and {@link Listener}s; UDP from `node:dgram`
  * (`bindUdp`, see `_node_udp.ts`).
  *
- * Each socket is wired to its streams directly (see `SocketConn`): a `data`
- * event becomes a chunk for the waiting read, a write resolves as soon as Node
- * has handed the bytes to the kernel.
+ * Each socket is wired to its streams directly (see `SocketConn`): a plain
+ * TCP or Unix socket reads through Node's `onread` into a buffer of ours
+ * (small reads are copied out, large ones keep their buffer), skipping the
+ * Readable's machinery; a TLS socket's `data` events are its chunks. A write
+ * resolves as soon as Node has handed the bytes to the kernel.
  *
  * @example Echo server and client
  * ```ts
@@ -28,7 +30,7 @@
 import * as net from "node:net";
 import { Duplex } from "node:stream";
 import * as tls from "node:tls";
-import { addresses, NodeSocket, toNetError } from "./_node_socket.ts";
+import { addresses, adoptWithInput, NodeSocket, toNetError, UserBufferInput } from "./_node_socket.ts";
 import { bindUdp } from "./_node_udp.ts";
 import {
   ConnListener,
@@ -59,12 +61,25 @@ export type { BindUdpOptions, Datagram, UdpSocket } from "../mod.ts";
 export type { Conn, ConnectOptions, Listener, ListenOptions, StartTlsOptions, TlsConnectOptions, TlsListenOptions };
 export { bindUdp };
 
-function wrap(socket: net.Socket, endpoint: Endpoint | undefined, local: boolean, o: ResolvedConnOptions): SocketConn<NodeSocket> {
+function wrap(
+  socket: net.Socket,
+  endpoint: Endpoint | undefined,
+  local: boolean,
+  o: ResolvedConnOptions,
+  input?: UserBufferInput,
+): SocketConn<NodeSocket> {
   if (endpoint?.transport !== "unix") {
     socket.setNoDelay(o.noDelay);
     socket.setKeepAlive(o.keepAlive);
   }
-  return new SocketConn(new NodeSocket(socket, o, addresses(socket, endpoint, local)), o);
+  return new SocketConn(new NodeSocket(socket, o, addresses(socket, endpoint, local), input), o);
+}
+
+/** A plain accepted socket, wrapped to read through `onread` where Node allows. */
+function wrapAccepted(socket: net.Socket, endpoint: Endpoint, o: ResolvedConnOptions): SocketConn<NodeSocket> {
+  const input = new UserBufferInput();
+  const adopted = adoptWithInput(socket, input);
+  return wrap(adopted, endpoint, true, o, adopted === socket ? undefined : input);
 }
 
 /** Settles when `socket` emits `ready` (connected or handshaken), rejecting on `error` or when `signal` aborts. */
@@ -113,11 +128,12 @@ export function connect(options: ConnectOptions): Promise<Conn> {
   return withDeadline(
     async (signal) => {
       const e = o.endpoint;
+      const input = new UserBufferInput();
       const socket = e.transport === "unix"
-        ? net.connect({ path: e.path, allowHalfOpen: true })
-        : net.connect({ host: e.hostname, port: e.port, allowHalfOpen: true });
+        ? net.connect({ path: e.path, allowHalfOpen: true, onread: input.option })
+        : net.connect({ host: e.hostname, port: e.port, allowHalfOpen: true, onread: input.option });
       await whenReady(socket, "connect", signal, what);
-      return wrap(socket, e, false, o);
+      return wrap(socket, e, false, o, input);
     },
     { signal: o.signal, timeoutMs: o.connectTimeoutMs, what, discard: (conn) => void conn.close() },
   );
@@ -196,7 +212,7 @@ function bind(server: net.Server, o: ResolvedListen, event: string): Promise<Con
         // for every accepted connection, which the listener does not own.
         close: () => void server.close(),
       });
-      server.on(event, (socket: net.Socket) => listener.push(wrap(socket, e, true, o)));
+      server.on(event, (socket: net.Socket) => listener.push(wrapAccepted(socket, e, o)));
       server.on("error", (error: Error) => listener.fail(toNetError(error, what)));
       resolve(listener);
     });
@@ -271,11 +287,11 @@ export function startTls(conn: Conn, options: StartTlsOptions = {}): Promise<Con
   const o = resolveStartTlsOptions(options);
   const context = o.role === "server" ? secureContext(o.server.cert, o.server.key) : undefined;
   const { raw, leftover } = conn.release();
-  const { socket, buffered } = raw.detach();
+  const { socket, buffered, onData } = raw.detach();
   const pending = [o.leftover, leftover, ...buffered].filter((b) => b.byteLength > 0);
   // With nothing buffered, TLS takes over the socket's handle directly; bytes
   // already read must reach TLS first, through a stream in front of the socket.
-  const transport = pending.length === 0 ? socket : replay(socket, pending);
+  const transport = pending.length === 0 ? socket : replay(socket, pending, onData);
   const remote = raw.remoteAddr;
   const what = `Cannot start TLS with "${formatAddr(remote)}"`;
   return withDeadline(
@@ -310,7 +326,7 @@ export function startTls(conn: Conn, options: StartTlsOptions = {}): Promise<Con
 }
 
 /** A Duplex over `socket` that first yields `first`: how bytes read before a TLS upgrade reach TLS. */
-function replay(socket: net.Socket, first: Uint8Array[]): Duplex {
+function replay(socket: net.Socket, first: Uint8Array[], onData: (listener: (chunk: Uint8Array) => void) => void): Duplex {
   const proxy = new Duplex({
     read() {
       socket.resume();
@@ -327,7 +343,7 @@ function replay(socket: net.Socket, first: Uint8Array[]): Duplex {
     },
   });
   for (const b of first) proxy.push(b);
-  socket.on("data", (d) => {
+  onData((d) => {
     if (!proxy.push(d)) socket.pause();
   });
   socket.on("end", () => proxy.push(null));

@@ -102,6 +102,27 @@ test("a refused connect gives connection-refused", async () => {
   assert.ok(error.message.includes(String(port)), error.message);
 });
 
+test("a stock node:net peer's greeting, sent the moment it accepts, arrives whole before anything is read", async () => {
+  const peer = await startPeer("greeting_server.mjs");
+  try {
+    for (let round = 0; round < 3; round++) {
+      const conn = await net.connect({ hostname: LOCAL, port: peer.port });
+      await new Promise((r) => setTimeout(r, 20 * round)); // bytes land before the first read, or while it waits
+      let at = 0;
+      let wrong = -1;
+      for await (const chunk of conn.readable) {
+        for (let i = 0; i < chunk.byteLength && wrong < 0; i++) if (chunk[i] !== (at + i) % 251) wrong = at + i;
+        at += chunk.byteLength;
+      }
+      assert.is(wrong, -1, `byte ${wrong} is wrong`);
+      assert.is(at, 256 * 1024);
+      await conn.close();
+    }
+  } finally {
+    peer.stop();
+  }
+});
+
 /** A read that must fail with connection-reset, and `closed` with it; then the conn is closed. */
 async function expectReset(conn: Conn, read: ReturnType<typeof settle>): Promise<void> {
   const r = await read;

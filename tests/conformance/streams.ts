@@ -233,6 +233,32 @@ export function streamConformance(f: PairFactory): void {
     await server.close();
   });
 
+  test("chunks the reader holds keep their bytes while later ones arrive (small and large reads)", async () => {
+    const [client, server] = await f.pair();
+    const reader = server.readable.getReader();
+    const writer = client.writable.getWriter();
+    const held: Uint8Array[] = [];
+    for (const [fill, size] of [[0x61, 100], [0x62, 100], [0x63, 40 * 1024], [0x64, 40 * 1024], [0x65, 7]] as const) {
+      await writer.write(new Uint8Array(size).fill(fill));
+      for (let got = 0; got < size;) {
+        const { value, done } = await reader.read();
+        assert.is(done, false);
+        held.push(value!);
+        got += value!.byteLength;
+      }
+    }
+    const all = new Uint8Array(held.reduce((n, c) => n + c.byteLength, 0));
+    let at = 0;
+    for (const c of held) {
+      all.set(c, at);
+      at += c.byteLength;
+    }
+    const expected = [[0x61, 100], [0x62, 100], [0x63, 40 * 1024], [0x64, 40 * 1024], [0x65, 7]].flatMap(([fill, size]) => new Array(size).fill(fill));
+    assert.ok(all.every((b, i) => b === expected[i]), "a held chunk changed under the reader");
+    await client.close();
+    await server.close();
+  });
+
   test("cancelling the readable leaves the writable working", async () => {
     const [client, server] = await f.pair();
     await client.readable.cancel();
