@@ -21,35 +21,34 @@ import {
 
 const EMPTY = new Uint8Array(0);
 
-/** Bytes Node may read into our buffer at once: what it asks of each read anyway. */
-const READ_BYTES = 64 * 1024;
-/** A read this large keeps the buffer it landed in (a fresh one serves the next read); a smaller one is copied out. */
-const KEEP_BYTES = 16 * 1024;
+/**
+ * The one buffer every socket of this adapter reads into (Node's `onread`).
+ * Node reads into it and calls back at once, on its one thread, and the
+ * bytes are copied out (or straight into a waiting BYOB reader's buffer)
+ * before the callback returns, so one buffer serves them all: an idle
+ * connection holds none. 64 KiB: what Node asks of each read anyway.
+ */
+const SHARED_READ_BUFFER = new Uint8Array(64 * 1024);
 
 /**
- * Node's `onread`: the socket reads into a buffer of ours and hands each read
- * to `callback`, skipping the Readable's machinery and the buffer Node
- * allocates per read. A read of less than 16 KiB is copied out, a larger one
- * keeps its buffer (a fresh one serves the next read), so that a chunk holds
- * at most four times its bytes. Bytes that come before the NodeSocket opens
- * are kept for it.
+ * Node's `onread`: the socket reads into {@link SHARED_READ_BUFFER} and hands
+ * each read to `callback`, skipping the Readable's machinery and the buffer
+ * Node allocates per read. Each read is lent to the conn, which copies what
+ * it keeps. Bytes that come before the NodeSocket opens are kept for it.
  */
 export class UserBufferInput {
   events: Pick<RawSocketEvents, "data"> | undefined;
-  #buffer: Uint8Array | undefined;
   #early: Uint8Array[] = [];
 
   /** The `onread` option of a `net.Socket` that reads through this input. */
   readonly option = {
-    buffer: (): Uint8Array => (this.#buffer ??= new Uint8Array(READ_BYTES)),
+    buffer: SHARED_READ_BUFFER,
     // true: reading goes on; the conn pauses the socket itself when its queue is full.
     callback: (n: number, buffer: Uint8Array): boolean => {
-      if (n >= KEEP_BYTES) {
-        this.#buffer = undefined; // the chunk's own now
-        this.#deliver(buffer.subarray(0, n), false);
-      } else {
-        this.#deliver(buffer.subarray(0, n), true);
-      }
+      const chunk = buffer.subarray(0, n);
+      const events = this.events;
+      if (events !== undefined) events.data(chunk, true);
+      else this.#early.push(chunk.slice());
       return true;
     },
   };
@@ -60,12 +59,6 @@ export class UserBufferInput {
     const early = this.#early;
     this.#early = [];
     for (const chunk of early) events.data(chunk);
-  }
-
-  #deliver(chunk: Uint8Array, borrowed: boolean): void {
-    const events = this.events;
-    if (events !== undefined) events.data(chunk, borrowed);
-    else this.#early.push(borrowed ? chunk.slice() : chunk);
   }
 }
 
