@@ -150,19 +150,25 @@ export function fmt(x: number): string {
  * earlier note while it still covers one of them. Rows start with
  * `| <runtime> ` and notes with `Medians of N alternating rounds`.
  */
-export function writeReadme(name: string, header: string[], rows: string[], measured: Set<string>, noteText: string): void {
+export function writeReadme(name: string, header: string[], rows: string[], noteText: string): void {
   const path = `${root}README.md`;
   const readme = readFileSync(path, "utf8");
   const marker = new RegExp(`<!-- bench:${name} -->([\\s\\S]*?)<!-- /bench:${name} -->`);
   const block = marker.exec(readme);
   if (block === null) throw new Error(`README.md has no <!-- bench:${name} --> block`);
-  const runtimeOf = (row: string) => row.slice(2).split(" ")[0]!;
+  // A row's runtime, with Node's major version: "node 24.21.0" is node24, "deno 2.9.6" deno.
+  const runtimeOf = (row: string) => {
+    const [runtime, version] = row.slice(2).split(" ");
+    return runtime === "node" ? `node${version!.split(".")[0]}` : runtime!;
+  };
+  const measured = new Set(rows.map(runtimeOf));
   const kept = block[1]!.split("\n").filter((l) => /^\| (node|deno|bun)/.test(l) && !measured.has(runtimeOf(l)));
   const notes = block[1]!.split("\n").filter((l) => {
-    const covered = /^Medians of \d+ alternating rounds on ([\w, ]+?)[ (,;]/.exec(l)?.[1]?.split(", ");
+    // Older notes say "node" for Node 20.
+    const covered = /^Medians of \d+ alternating rounds on (\w+(?:, \w+)*)/.exec(l)?.[1]?.split(", ").map((r) => (r === "node" ? "node20" : r));
     return covered !== undefined && covered.some((r) => !measured.has(r));
   });
-  const order = ["node", "node24", "deno", "bun"];
+  const order = ["node20", "node24", "deno", "bun"];
   const sorted = [...kept, ...rows].sort((a, b) => order.indexOf(runtimeOf(a)) - order.indexOf(runtimeOf(b)));
   const labelled = noteText.replace(/^Medians of (\d+) alternating rounds/, `Medians of $1 alternating rounds on ${[...measured].join(", ")}`);
   const merged = [...header, ...sorted, "", ...notes, labelled].join("\n");

@@ -66,4 +66,4 @@ const lines = rows.map((row) =>
 );
 const noteText = note(`Medians of ${rounds} alternating rounds (ratios: the median of each round's ratio), redis-benchmark -t ping_inline -c 50, ${requests[1]} requests at -P 1 and ${requests[32]} at -P 32`);
 console.log(["", ...header, ...lines, "", noteText].join("\n"));
-if (args.includes("--write-readme")) writeReadme("dispatch", header, lines, new Set(rows.map((r) => r.runtime.split(" ")[0]!)), noteText);
+if (args.includes("--write-readme")) writeReadme("dispatch", header, lines, noteText);

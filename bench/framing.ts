@@ -54,4 +54,4 @@ const rounds = Number(flag("rounds") ?? 5);
 const mb = flag("mb") ?? "100";
 const noteText = note(`Medians of ${rounds} alternating rounds (MB/s of input; ratios: the median of each round's ratio), ${mb} MB per run in 64 KiB chunks`);
 console.log(["", ...header, ...rows, "", noteText].join("\n"));
-if (args.includes("--write-readme")) writeReadme("framing", header, rows, new Set(all.map((r) => r.runtime.split(" ")[0]!)), noteText);
+if (args.includes("--write-readme")) writeReadme("framing", header, rows, noteText);

@@ -133,4 +133,4 @@ const noteText = note(
     `GET / answered with 200 "${BODY}" (text/plain;charset=UTF-8), each server in a process of its own, after a ${warmup} s warm-up of each; CPU: the server process's user and system time per request, from /proc`,
 );
 console.log(["", ...header, ...lines, "", noteText].join("\n"));
-if (args.includes("--write-readme")) writeReadme("http", header, lines, new Set(rows.map((r) => r.runtime.split(" ")[0]!)), noteText);
+if (args.includes("--write-readme")) writeReadme("http", header, lines, noteText);

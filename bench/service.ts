@@ -58,5 +58,5 @@ const table = [
 console.log("\n" + table);
 if (flag("json")) writeFileSync(flag("json")!, JSON.stringify({ machine: machine(), rounds, results: all }, null, 1));
 if (args.includes("--write-readme")) {
-  writeReadme("service", lines.slice(0, 2), lines.slice(2), new Set(all.map((r) => r.runtime.split(" ")[0]!)), table.split("\n").at(-1)!);
+  writeReadme("service", lines.slice(0, 2), lines.slice(2), table.split("\n").at(-1)!);
 }

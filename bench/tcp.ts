@@ -54,5 +54,5 @@ const table = [
 console.log("\n" + table);
 if (flag("json")) writeFileSync(flag("json")!, JSON.stringify({ machine: machine(), rounds, results: all }, null, 1));
 if (args.includes("--write-readme")) {
-  writeReadme("tcp", lines.slice(0, 2), lines.slice(2), new Set(all.map((r) => r.runtime.split(" ")[0]!)), table.split("\n").at(-1)!);
+  writeReadme("tcp", lines.slice(0, 2), lines.slice(2), table.split("\n").at(-1)!);
 }
