@@ -63,22 +63,23 @@ export class UserBufferInput {
 }
 
 /**
- * A plain accepted socket, moved to a `net.Socket` that reads through `input`
- * (a server's sockets cannot take `onread` themselves). Node keeps its
+ * A plain accepted socket, moved to a `net.Socket` that reads through an
+ * input (a server's sockets cannot take `onread` themselves). Node keeps its
  * handle in `_handle` and takes one in the `handle` option, as its cluster
  * module does; where that is not so (a TLS socket, another Node), the socket
- * is returned as it is and reads through `data` events.
+ * comes back as it is, without an input, and reads through `data` events.
  */
-export function adoptWithInput(socket: net.Socket, input: UserBufferInput): net.Socket {
-  const s = socket as net.Socket & { _handle?: { useUserBuffer?: unknown; readStop?: unknown } | null };
+export function adopt(socket: net.Socket): [net.Socket, UserBufferInput | undefined] {
+  const s = socket as net.Socket & { _handle?: { useUserBuffer?: unknown } | null };
   const handle = s._handle;
-  if (socket instanceof tls.TLSSocket || typeof handle?.useUserBuffer !== "function" || socket.destroyed) return socket;
+  if (socket instanceof tls.TLSSocket || typeof handle?.useUserBuffer !== "function" || socket.destroyed) return [socket, undefined];
+  const input = new UserBufferInput();
   s._handle = null;
   const adopted = new net.Socket({ handle, allowHalfOpen: true, onread: input.option } as net.SocketConstructorOpts);
   adopted.pause();
   // The old socket, without its handle, only settles the server's count of connections.
   socket.destroy();
-  return adopted;
+  return [adopted, input];
 }
 
 interface Pending {

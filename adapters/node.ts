@@ -4,8 +4,8 @@
  * (`bindUdp`, see `_node_udp.ts`).
  *
  * Each socket is wired to its streams directly (see `SocketConn`): a plain
- * TCP or Unix socket reads through Node's `onread` into a buffer of ours
- * (small reads are copied out, large ones keep their buffer), skipping the
+ * TCP or Unix socket reads through Node's `onread` into one buffer all
+ * sockets share, and each read is copied where it is kept, skipping the
  * Readable's machinery; a TLS socket's `data` events are its chunks. A write
  * resolves as soon as Node has handed the bytes to the kernel.
  *
@@ -30,7 +30,7 @@
 import * as net from "node:net";
 import { Duplex } from "node:stream";
 import * as tls from "node:tls";
-import { addresses, adoptWithInput, NodeSocket, toNetError, UserBufferInput } from "./_node_socket.ts";
+import { addresses, adopt, NodeSocket, toNetError, UserBufferInput } from "./_node_socket.ts";
 import { bindUdp } from "./_node_udp.ts";
 import {
   ConnListener,
@@ -75,11 +75,10 @@ function wrap(
   return new SocketConn(new NodeSocket(socket, o, addresses(socket, endpoint, local), input), o);
 }
 
-/** A plain accepted socket, wrapped to read through `onread` where Node allows. */
+/** An accepted socket, wrapped to read through `onread` where Node allows. */
 function wrapAccepted(socket: net.Socket, endpoint: Endpoint, o: ResolvedConnOptions): SocketConn<NodeSocket> {
-  const input = new UserBufferInput();
-  const adopted = adoptWithInput(socket, input);
-  return wrap(adopted, endpoint, true, o, adopted === socket ? undefined : input);
+  const [adopted, input] = adopt(socket);
+  return wrap(adopted, endpoint, true, o, input);
 }
 
 /** Settles when `socket` emits `ready` (connected or handshaken), rejecting on `error` or when `signal` aborts. */

@@ -143,6 +143,16 @@ export function startPeer(name: string): Promise<{ port: number; stop(): void }>
   return startNode([new URL(`./peers/${name}`, import.meta.url).pathname]);
 }
 
+/** Runs `body` against `tests/peers/<name>`, stopping the peer however it ends. */
+export async function withPeer<T>(name: string, body: (port: number) => Promise<T>): Promise<T> {
+  const peer = await startPeer(name);
+  try {
+    return await body(peer.port);
+  } finally {
+    peer.stop();
+  }
+}
+
 /**
  * Starts a program under the machine's Node (a `.ts` file through tsx), as a
  * peer for a runtime that cannot play that part itself. It must print its

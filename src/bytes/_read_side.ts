@@ -129,21 +129,15 @@ export class ReadSide implements FastSource<Uint8Array>, FastByobSource {
    */
   data(chunk: Uint8Array, borrowed = false): void {
     if (this.#done || chunk.byteLength === 0) return; // cancelled: read and discard
-    const resolve = this.#resolve;
-    if (resolve !== undefined) {
+    if (this.#resolve !== undefined) {
       const view = this.#view;
-      this.#nextWaiter();
-      if (view === undefined) {
-        // Fast path: the default reader waits, so the chunk goes straight to it.
-        resolve({ done: false, value: borrowed ? chunk.slice() : chunk });
-      } else {
-        // A BYOB reader waits: the bytes go into its buffer, the rest goes on.
-        const n = Math.min(view.byteLength, chunk.byteLength);
-        view.set(n === chunk.byteLength ? chunk : chunk.subarray(0, n));
-        resolve({ done: false, value: view.subarray(0, n) });
-        if (n < chunk.byteLength) return this.data(chunk.subarray(n), borrowed);
-      }
-      if (!this.readAhead && this.#resolve === undefined) this.#pause();
+      // Fast path: the default reader waits, so the chunk goes straight to it.
+      if (view === undefined) return this.#answer({ done: false, value: borrowed ? chunk.slice() : chunk });
+      // A BYOB reader waits: the bytes go into its buffer, the rest goes on.
+      const n = Math.min(view.byteLength, chunk.byteLength);
+      view.set(n === chunk.byteLength ? chunk : chunk.subarray(0, n));
+      this.#answer({ done: false, value: view.subarray(0, n) });
+      if (n < chunk.byteLength) this.data(chunk.subarray(n), borrowed);
       return;
     }
     if (this.#pullWaits) {
@@ -175,14 +169,8 @@ export class ReadSide implements FastSource<Uint8Array>, FastByobSource {
   /** A read filled `n` bytes of a buffer {@link target} gave. */
   filled(target: Uint8Array, n: number): void {
     if (this.#done || n === 0) return;
-    if (target === this.#view) {
-      // Zero-copy path: the read went straight into the waiting reader's buffer.
-      const resolve = this.#resolve!;
-      this.#nextWaiter();
-      resolve({ done: false, value: target.subarray(0, n) });
-      if (!this.readAhead && this.#resolve === undefined) this.#pause();
-      return;
-    }
+    // Zero-copy path: the read went straight into the waiting reader's buffer.
+    if (target === this.#view) return this.#answer({ done: false, value: target.subarray(0, n) });
     const request = this.#pullWaits ? this.#rc.byobRequest : null;
     if (request !== null && request.view!.buffer === target.buffer && request.view!.byteOffset === target.byteOffset) {
       // Zero-copy path: the read went straight into the reader's buffer.
@@ -299,12 +287,15 @@ export class ReadSide implements FastSource<Uint8Array>, FastByobSource {
     if (!this.readAhead) this.#pause();
   }
 
-  /** The first waiting read was answered: the next one in line waits now. */
-  #nextWaiter(): void {
+  /** Answers the first waiting read; the next one in line waits now (none left: without read-ahead, pause). */
+  #answer(result: Result): void {
+    const resolve = this.#resolve!;
     const next = this.#more?.shift();
     this.#resolve = next?.resolve;
     this.#reject = next?.reject;
     this.#view = next?.view;
+    resolve(result);
+    if (!this.readAhead && this.#resolve === undefined) this.#pause();
   }
 
   /** Every waiting read ends: done (`fail` false) or rejected with `error`. */

@@ -8,7 +8,7 @@ import { rmSync } from "node:fs";
 import * as assert from "uvu/assert";
 import { suite } from "uvu";
 import { type Conn, type Listener, NetError, SocketConn } from "../../mod.ts";
-import { echo, hasIpv6, readText, readUntil, settle, startPeer, tlsFixtures, unixPath, until, writeText } from "../_helpers.ts";
+import { echo, hasIpv6, readText, readUntil, settle, tlsFixtures, unixPath, until, withPeer, writeText } from "../_helpers.ts";
 import { loadAdapter } from "../_runtime.ts";
 import { connectPair, socketPairs, tcpPairs } from "./_pairs.ts";
 import { streamConformance } from "./streams.ts";
@@ -103,10 +103,9 @@ test("a refused connect gives connection-refused", async () => {
 });
 
 test("a stock node:net peer's greeting, sent the moment it accepts, arrives whole before anything is read", async () => {
-  const peer = await startPeer("greeting_server.mjs");
-  try {
+  await withPeer("greeting_server.mjs", async (port) => {
     for (let round = 0; round < 3; round++) {
-      const conn = await net.connect({ hostname: LOCAL, port: peer.port });
+      const conn = await net.connect({ hostname: LOCAL, port });
       await new Promise((r) => setTimeout(r, 20 * round)); // bytes land before the first read, or while it waits
       let at = 0;
       let wrong = -1;
@@ -118,9 +117,7 @@ test("a stock node:net peer's greeting, sent the moment it accepts, arrives whol
       assert.is(at, 256 * 1024);
       await conn.close();
     }
-  } finally {
-    peer.stop();
-  }
+  });
 });
 
 /** A read that must fail with connection-reset, and `closed` with it; then the conn is closed. */
@@ -137,21 +134,17 @@ async function expectReset(conn: Conn, read: ReturnType<typeof settle>): Promise
 }
 
 test("a reset from a stock node:net peer gives connection-reset to reads and closed", async () => {
-  const peer = await startPeer("reset_server.mjs");
-  try {
-    const conn = await net.connect({ hostname: LOCAL, port: peer.port });
+  await withPeer("reset_server.mjs", async (port) => {
+    const conn = await net.connect({ hostname: LOCAL, port });
     const reader = conn.readable.getReader();
     await writeText(conn.writable, "hello");
     await expectReset(conn, settle(reader.read()));
-  } finally {
-    peer.stop();
-  }
+  });
 });
 
 test("a reset from a stock node:net peer while writes wait for room fails the write, and gives connection-reset to reads and closed", async () => {
-  const peer = await startPeer("reset_server.mjs");
-  try {
-    const conn = await net.connect({ hostname: LOCAL, port: peer.port });
+  await withPeer("reset_server.mjs", async (port) => {
+    const conn = await net.connect({ hostname: LOCAL, port });
     const reader = conn.readable.getReader();
     const read = settle(reader.read());
     // More than the kernel's buffers take: the peer resets on the first bytes, while writes wait.
@@ -166,15 +159,12 @@ test("a reset from a stock node:net peer while writes wait for room fails the wr
     // The write fails with ECONNRESET, or EPIPE when the kernel took the reset in before the write (Deno sees that).
     assert.ok(["connection-reset", "broken-pipe"].includes((w as { error: NetError }).error.code), String((w as { error: unknown }).error));
     await expectReset(conn, read);
-  } finally {
-    peer.stop();
-  }
+  });
 });
 
 test("writing after a stock node:net peer's FIN: every byte arrives, and nothing is taken for a reset", async () => {
-  const peer = await startPeer("half_close_server.mjs");
-  try {
-    const conn = await net.connect({ hostname: LOCAL, port: peer.port });
+  await withPeer("half_close_server.mjs", async (port) => {
+    const conn = await net.connect({ hostname: LOCAL, port });
     await writeText(conn.writable, "hello");
     // The peer answers and half-closes at once: our readable ends cleanly.
     assert.is(await readText(conn.readable), "bye\n");
@@ -188,15 +178,13 @@ test("writing after a stock node:net peer's FIN: every byte arrives, and nothing
     let count = "-1\n";
     for (let tries = 0; count === "-1\n" && tries < 200; tries++) {
       if (tries > 0) await new Promise((r) => setTimeout(r, 10));
-      const query = await net.connect({ hostname: LOCAL, port: peer.port });
+      const query = await net.connect({ hostname: LOCAL, port });
       await writeText(query.writable, "?\n");
       count = await readText(query.readable);
       await query.close();
     }
     assert.is(count, `${5 + 128 * 64 * 1024}\n`);
-  } finally {
-    peer.stop();
-  }
+  });
 });
 
 test("an aborted connect rejects with signal.reason, before and during the attempt", async () => {
@@ -316,12 +304,9 @@ if (serverStartTls) {
 }
 
 test("STARTTLS as a client against a stock node:tls server", async () => {
-  const peer = await startPeer("starttls_server.mjs");
-  try {
-    assert.is(await starttlsClient(peer.port), "over tls");
-  } finally {
-    peer.stop();
-  }
+  await withPeer("starttls_server.mjs", async (port) => {
+    assert.is(await starttlsClient(port), "over tls");
+  });
 });
 
 test("STARTTLS refuses a conn whose reader is still held", async () => {
